@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit package bench speech-report clean
+
+# The virtual environment is rebuilt whenever the project's dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Local stand-ins the tests start (a DynamoDB-compatible server), installed from npm.
+STANDINS := tests/standins
+$(STANDINS)/node_modules/.installed: $(wildcard $(STANDINS)/package*.json)
+	if [ -f $(STANDINS)/package.json ]; then npm ci --prefix $(STANDINS) --no-audit --no-fund --silent; fi
+	mkdir -p $(STANDINS)/node_modules && touch $@
+
+run: $(STAMP)
+	$(BIN)/cramp-coach chat $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP) $(STANDINS)/node_modules/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck unit
+
+package: $(STAMP)
+	$(BIN)/cramp-coach package
+
+clean:
+	rm -rf $(VENV) dist build *.egg-info $(STANDINS)/node_modules

@@ -1,0 +1,1 @@
+"""Cramp Coach: an Alexa skill that talks a runner through a bad leg cramp."""

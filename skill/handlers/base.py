@@ -1,0 +1,68 @@
+"""The one handler shape: declared intents, each turned into a routine event."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import ClassVar
+
+from ask_sdk_core.dispatch_components import AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.utils import get_intent_name, is_request_type
+from ask_sdk_model import Response
+
+from skill.conversation import converse
+from skill.routine import Ev, Event
+
+EventOf = Callable[[HandlerInput], Event]
+
+
+def always(kind: Ev) -> EventOf:
+    """An event that needs nothing from the request."""
+    return lambda _handler_input: Event(kind)
+
+
+class IntentFamily(AbstractRequestHandler):
+    """Handles exactly the intents in `intents`, each mapped to the event it means."""
+
+    intents: ClassVar[Mapping[str, EventOf]] = {}
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(
+            is_request_type("IntentRequest")(handler_input)
+            and get_intent_name(handler_input) in self.intents
+        )
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        event = self.intents[get_intent_name(handler_input)](handler_input)
+        return converse(handler_input, event)
+
+
+def slot_value(handler_input: HandlerInput, name: str) -> str | None:
+    """The slot's raw value, or None when it is missing or empty."""
+    slots = getattr(handler_input.request_envelope.request.intent, "slots", None) or {}
+    slot = slots.get(name)
+    value = getattr(slot, "value", None)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def slot_id(handler_input: HandlerInput, name: str) -> str | None:
+    """The id entity resolution matched for a custom slot, or None when nothing matched."""
+    slots = getattr(handler_input.request_envelope.request.intent, "slots", None) or {}
+    resolutions = getattr(slots.get(name), "resolutions", None)
+    for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
+        code = getattr(getattr(authority.status, "code", None), "value", None)
+        if code == "ER_SUCCESS_MATCH" and authority.values:
+            return str(authority.values[0].value.id)
+    return None
+
+
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)?$")
+
+
+def step_number(raw: str | None) -> str | None:
+    """A step number as digits ("4", "4th" -> "4"), or what was heard when it is not one."""
+    if raw is None:
+        return None
+    match = _ORDINAL.match(raw.lower())
+    return str(int(match.group(1))) if match else raw

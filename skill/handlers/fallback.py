@@ -1,0 +1,45 @@
+"""Everything else: the fallback intent, unknown requests, and errors."""
+
+from __future__ import annotations
+
+import logging
+
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.utils import get_request_type, is_request_type
+from ask_sdk_model import Response
+
+from skill.conversation import converse
+from skill.handlers.base import IntentFamily, always
+from skill.routine import Ev, Event
+
+log = logging.getLogger(__name__)
+
+
+class FallbackIntents(IntentFamily):
+    intents = {"AMAZON.FallbackIntent": always(Ev.FALLBACK)}
+
+
+class UnknownRequestHandler(AbstractRequestHandler):
+    """Last in line: an intent or request type the skill has no handler for."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        log.info("unhandled request type %s", get_request_type(handler_input))
+        if is_request_type("IntentRequest")(handler_input):
+            return converse(handler_input, Event(Ev.FALLBACK))
+        return converse(handler_input, Event(Ev.WHERE_AM_I))
+
+
+class ErrorHandler(AbstractExceptionHandler):
+    """Anything that raised: apologise briefly, say where the runner is, keep going."""
+
+    def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
+        return True
+
+    def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
+        # Request type only: user and device ids must not reach the logs at INFO.
+        log.error("error handling %s", get_request_type(handler_input), exc_info=exception)
+        return converse(handler_input, Event(Ev.ERROR))

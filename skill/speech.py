@@ -1,0 +1,94 @@
+"""Every word the skill says comes from here: jinja2 templates, per locale, XML-escaped.
+
+Templates live in `skill/templates/<locale or language>/<key>.ssml` (speech) or `.txt` (card
+text). A locale falls back to its language (en-GB -> en), then to English. A variant (the
+caregiver's phrasing, say) is a sibling file `<key>@<variant>.ssml`, tried first.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from skill.routine import Line, Routine, State
+
+TEMPLATES = Path(__file__).parent / "templates"
+DEFAULT_LOCALE = "en-US"
+
+
+def template_dirs(locale: str) -> list[Path]:
+    """The folders searched for a locale, most specific first."""
+    language = locale.split("-")[0]
+    names = [locale, language, DEFAULT_LOCALE, DEFAULT_LOCALE.split("-")[0]]
+    unique = dict.fromkeys(n for n in names if n)
+    return [TEMPLATES / n for n in unique if (TEMPLATES / n).is_dir()]
+
+
+@cache
+def environment(locale: str) -> Environment:
+    """One compiled environment per locale, built on first use and kept (templates cached)."""
+    return Environment(
+        loader=ChoiceLoader([FileSystemLoader(d) for d in template_dirs(locale)]),
+        # Speech is SSML: every value is escaped, so a slot value with & or < cannot break it.
+        autoescape=select_autoescape(enabled_extensions=("ssml",), default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def to_text(ssml: str) -> str:
+    """What a listener hears, as plain text: tags dropped, entities decoded."""
+    return " ".join(html.unescape(_TAG.sub(" ", ssml)).split())
+
+
+class Voice:
+    """Renders template keys for one request: its locale, phrasing variant and the state."""
+
+    def __init__(
+        self,
+        locale: str,
+        state: State,
+        routine: Routine,
+        *,
+        variant: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.env = environment(locale)
+        self.variant = variant
+        step = routine.step(state.step).id if 1 <= state.step <= routine.total else None
+        country = locale.split("-")[-1].upper() if "-" in locale else ""
+        self.context: dict[str, Any] = {
+            "n": state.step,
+            "total": routine.total,
+            "step": step,
+            "finished": state.finished,
+            "pending": state.pending.value if state.pending else None,
+            "locale": locale,
+            "emergency_number": routine.emergency_numbers.get(country),
+            **(extra or {}),
+        }
+
+    def _render(self, key: str, ext: str, args: Mapping[str, Any]) -> str:
+        names = [f"{key}.{ext}"]
+        if self.variant:
+            names.insert(0, f"{key}@{self.variant}.{ext}")
+        return self.env.select_template(names).render({**self.context, **args})
+
+    def ssml(self, *lines: Line) -> str:
+        """The SSML for lines spoken in order, whitespace folded (no <speak> wrapper)."""
+        return " ".join(" ".join(self._render(line.key, "ssml", line.args).split()) for line in lines)
+
+    def text(self, key: str, **args: Any) -> str:
+        """A plain-text template (cards), line breaks kept."""
+        return self._render(key, "txt", args).strip()

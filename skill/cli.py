@@ -1,0 +1,140 @@
+"""`cramp-coach`: talk to the skill in a console, serve it over HTTP, or package it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import urllib.request
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from skill.nlu import Understanding, Understood
+from skill.simulator import Alexa, Reply, Send
+
+
+def local_transport() -> Send:
+    """The same skill the Lambda runs, called in process."""
+    from skill.app import build_skill, event_handler
+
+    handle = event_handler(build_skill())
+    return lambda envelope: handle(envelope, None)
+
+
+def http_transport(url: str) -> Send:
+    """POST each request to a running endpoint (`cramp-coach serve --no-verify`)."""
+
+    def send(envelope: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(
+            url, data=json.dumps(envelope).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+
+    return send
+
+
+class Console:
+    """A chat loop: each typed line becomes what Alexa would send, each reply is shown."""
+
+    def __init__(self, alexa: Alexa, understanding: Understanding, out: TextIO) -> None:
+        self.alexa = alexa
+        self.understanding = understanding
+        self.out = out
+        self.silences = 0
+
+    def hear(self, line: str) -> None:
+        heard = self.understanding.understand(line)
+        if heard.kind == "silence":
+            self._silence()
+            return
+        self.silences = 0
+        reply = self._dispatch(heard)
+        self.show(reply)
+
+    def _dispatch(self, heard: Understood) -> Reply:
+        if heard.kind == "launch":
+            if self.alexa.in_session:
+                self.alexa.end_session("USER_INITIATED")
+            return self.alexa.launch()
+        assert heard.intent is not None
+        if heard.one_shot and self.alexa.in_session:
+            self.alexa.end_session("USER_INITIATED")
+        if not self.alexa.in_session:
+            self.print("  (a new session)")
+        return self.alexa.intent(heard.intent, heard.slots)
+
+    def _silence(self) -> None:
+        """Saying nothing: Alexa plays the reprompt once, then closes the session."""
+        last = self.alexa.last
+        if not self.alexa.in_session or last is None:
+            self.print("  (no session is open: say 'open cramp coach')")
+            return
+        self.silences += 1
+        if self.silences == 1 and last.reprompt:
+            self.print(f"Alexa: {last.reprompt}")
+            return
+        self.alexa.end_session("EXCEEDED_MAX_REPROMPTS")
+        self.silences = 0
+        self.print("  (no answer: Alexa closed the session)")
+
+    def show(self, reply: Reply) -> None:
+        self.print(f"Alexa: {reply.speech}")
+        if reply.reprompt:
+            self.print(f"  (if you say nothing: {reply.reprompt})")
+        card = reply.card
+        if card:
+            body = card.get("content") or card.get("text") or ""
+            self.print(f"  [card] {card.get('title', '')}")
+            for line in str(body).splitlines():
+                self.print(f"         {line}")
+        if reply.ends_session:
+            self.print("  (session ended)")
+
+    def print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    send = http_transport(args.url) if args.url else local_transport()
+    console = Console(Alexa(send, locale=args.locale),
+                      Understanding.for_locale(args.locale), out)
+    interactive = stdin.isatty()
+    if interactive:
+        console.print("Cramp Coach console. Type what you would say to Alexa, e.g. "
+                      "'open cramp coach'. An empty line is silence; Ctrl-D quits.")
+    while True:
+        if interactive:
+            out.write("you> ")
+            out.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        if not interactive:
+            console.print(f"you> {line.strip()}")
+        console.hear(line)
+    if console.alexa.in_session:
+        console.alexa.end_session("USER_INITIATED")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="cramp-coach", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    talk = commands.add_parser("chat", help="talk to the skill by typing")
+    talk.add_argument("--locale", default="en-US")
+    talk.add_argument("--url", help="talk to a running endpoint instead of the skill in process")
+    talk.set_defaults(run=chat)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    status: int = args.run(args)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

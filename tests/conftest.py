@@ -1,0 +1,125 @@
+"""Shared fixtures: the skill behind the real Lambda entry point, and Alexa's wire rules.
+
+Every reply any test gets through the `alexa` fixture is checked against the rules a
+real Alexa response must keep (well-formed SSML with allowed tags, size limits, a reprompt
+whenever the session stays open), so those rules hold across the whole suite.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from skill.simulator import Alexa, Device, Reply, Send
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+ALLOWED_SSML_TAGS = {
+    "speak", "break", "emphasis", "lang", "p", "phoneme", "prosody", "s", "say-as", "sub",
+    "voice", "w", "audio", "amazon:effect", "amazon:domain", "amazon:emotion",
+}
+AMAZON_NS = "{http://www.amazon.com/ssml}"  # stands in for the amazon: prefix when parsing
+MAX_SPEECH_CHARS = 8000
+MAX_RESPONSE_BYTES = 24 * 1024
+
+
+def load_lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """lambda/lambda_function.py, imported by path as the Lambda runtime would load it."""
+    spec = importlib.util.spec_from_file_location(
+        "lambda_function", ROOT / "lambda" / "lambda_function.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("lambda_function", module)
+    spec.loader.exec_module(module)
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]] = module.lambda_handler
+    return handler
+
+
+def check_ssml(ssml: str) -> None:
+    """SSML Alexa accepts: well-formed, allowed tags only, breaks of at most 10 s."""
+    assert len(ssml) <= MAX_SPEECH_CHARS, f"speech is {len(ssml)} characters"
+    namespaced = ssml.replace("<speak>", f'<speak xmlns:amazon="{AMAZON_NS[1:-1]}">', 1)
+    root = ET.fromstring(namespaced)  # raises on anything not well-formed
+    assert root.tag == "speak"
+    for element in root.iter():
+        tag = element.tag.replace(AMAZON_NS, "amazon:")
+        assert tag in ALLOWED_SSML_TAGS, f"SSML tag <{tag}> is not allowed"
+        if tag == "break" and "time" in element.attrib:
+            value = element.attrib["time"]
+            match = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s)", value)
+            assert match, f"bad break time {value!r}"
+            seconds = float(match[1]) / (1000 if match[2] == "ms" else 1)
+            assert seconds <= 10, f"break of {seconds} s"
+
+
+def check_response(request: dict[str, Any], raw: dict[str, Any]) -> None:
+    """The rules every response keeps, whatever the request."""
+    assert len(json.dumps(raw).encode()) <= MAX_RESPONSE_BYTES
+    assert raw.get("version") == "1.0"
+    response = raw.get("response", {})
+    if request["request"]["type"] == "SessionEndedRequest":
+        assert "outputSpeech" not in response, "Alexa takes no speech after the session ended"
+        return
+    speech = response.get("outputSpeech")
+    assert speech and speech["type"] == "SSML", "every answer speaks"
+    check_ssml(speech["ssml"])
+    reprompt = response.get("reprompt")
+    if response.get("shouldEndSession") is False:
+        assert reprompt, "a response that waits for an answer needs a reprompt"
+        check_ssml(reprompt["outputSpeech"]["ssml"])
+    else:
+        assert not reprompt, "a response with no prompt must end the session"
+        assert response.get("shouldEndSession") is True
+    card = response.get("card")
+    if card:
+        assert card.get("title") and len(card.get("content", "")) <= 8000
+
+
+@pytest.fixture(scope="session")
+def lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    return load_lambda_handler()
+
+
+@pytest.fixture
+def replies() -> list[Reply]:
+    """Every reply the test's conversations produced, for assertions across a whole run."""
+    return []
+
+
+@pytest.fixture
+def send(
+    lambda_handler: Callable[[dict[str, Any], Any], dict[str, Any]], replies: list[Reply]
+) -> Send:
+    def checked(envelope: dict[str, Any]) -> dict[str, Any]:
+        raw = lambda_handler(envelope, None)
+        check_response(envelope, raw)
+        replies.append(Reply(raw))
+        return raw
+
+    return checked
+
+
+@pytest.fixture
+def alexa(send: Send) -> Iterator[Alexa]:
+    """Alexa for one test user on a speaker, en-US, talking to the Lambda entry point."""
+    yield Alexa(send, locale="en-US", device=Device())
+
+
+@pytest.fixture
+def make_alexa(send: Send) -> Callable[..., Alexa]:
+    """Alexa for another locale or device."""
+
+    def make(locale: str = "en-US", device: Device | None = None) -> Alexa:
+        return Alexa(send, locale=locale, device=device or Device())
+
+    return make

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_core.skill import CustomSkill
@@ -42,7 +42,8 @@ def build_skill(
     for handler in HANDLERS:
         builder.add_request_handler(handler)
     builder.add_exception_handler(ErrorHandler())
-    builder.skill_id = skill_id
+    # The SDK's type comment declares skill_id as None only; it takes the id string.
+    builder.skill_id = skill_id  # type: ignore[assignment]
     return builder.create()
 
 
@@ -55,7 +56,6 @@ def event_handler(skill: CustomSkill) -> EventHandler:
     def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         envelope = _serializer.deserialize(json.dumps(event), RequestEnvelope)
         response = skill.invoke(request_envelope=envelope, context=context)
-        serialized: dict[str, Any] = _serializer.serialize(response)
-        return serialized
+        return cast(dict[str, Any], _serializer.serialize(response))
 
     return handle

@@ -24,18 +24,25 @@ def converse(handler_input: HandlerInput, event: Event) -> Response:
     routine = load_routine()
     state = load_state(handler_input, routine)
     outcome = advance(state, event, routine)
-    handler_input.attributes_manager.session_attributes[STATE_KEY] = outcome.state.to_dict()
+    session_attributes(handler_input)[STATE_KEY] = outcome.state.to_dict()
     return present(handler_input, outcome, routine)
 
 
 def load_state(handler_input: HandlerInput, routine: Routine) -> State:
     envelope = handler_input.request_envelope
-    raw: Any = handler_input.attributes_manager.session_attributes.get(STATE_KEY)
+    raw: Any = session_attributes(handler_input).get(STATE_KEY)
     state = State.from_dict(raw, routine)
     session = envelope.session
     if session is None or session.new:
         state = state.new_session()
     return state
+
+
+def session_attributes(handler_input: HandlerInput) -> dict[str, Any]:
+    attributes = handler_input.attributes_manager.session_attributes
+    if attributes is None:  # the SDK types it Optional; a fresh dict keeps the turn going
+        attributes = handler_input.attributes_manager.session_attributes = {}
+    return attributes
 
 
 def locale_of(handler_input: HandlerInput) -> str:

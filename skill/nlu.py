@@ -19,19 +19,19 @@ from skill.simulator import Slot
 
 MODELS = Path(__file__).resolve().parent.parent / "interaction_models"
 
-_NUMBERS = {
-    w: i for i, w in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-_ORDINALS = {
-    w: i for i, w in enumerate(
-        "zeroth first second third fourth fifth sixth seventh eighth ninth tenth".split()
-    )
-}
+# Spoken numbers as AMAZON.NUMBER and AMAZON.Ordinal deliver them: as digits.
+_NUMBERS = {w: i for i, w in enumerate([
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty",
+])}
+_ORDINALS = {w: i for i, w in enumerate([
+    "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+    "ninth", "tenth",
+])}
 _LAUNCH_WORDS = ("open", "launch", "start", "begin", "load", "run", "use")
-_ONE_SHOT = re.compile(r"^(?:ask|tell)\s+{name}\s*(?:(?:to|for|that|about|if|whether)\s+)?(.*)$")
+# "ask cramp coach to ...", "tell cramp coach that ...": {name} is the invocation name.
+_ONE_SHOT = r"^(?:ask|tell)\s+{name}\s*(?:(?:to|for|that|about|if|whether)\s+)?(.*)$"
 
 
 def normalize(text: str) -> str:
@@ -102,9 +102,10 @@ class Understanding:
         if not words:
             return Understood("silence")
         name = re.escape(self.invocation)
-        if re.fullmatch(rf"(?:{'|'.join(_LAUNCH_WORDS)})\s+{name}", words) or words == self.invocation:
+        launch = rf"(?:(?:{'|'.join(_LAUNCH_WORDS)})\s+)?{name}"
+        if re.fullmatch(launch, words):
             return Understood("launch")
-        one_shot = _ONE_SHOT.pattern.format(name=name)
+        one_shot = _ONE_SHOT.format(name=name)
         match = re.fullmatch(one_shot, words)
         if match:
             if not match.group(1):

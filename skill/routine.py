@@ -120,9 +120,9 @@ class State:
             raw = data.get(f.name)
             if f.name == "pending":
                 values[f.name] = _question(raw)
-            elif f.type == "bool" and isinstance(raw, bool):
-                values[f.name] = raw
-            elif f.type == "int" and type(raw) is int and raw >= 0:
+            elif (f.type == "bool" and isinstance(raw, bool)) or (
+                f.type == "int" and type(raw) is int and raw >= 0
+            ):
                 values[f.name] = raw
         state = cls(**values)
         if state.step > routine.total:

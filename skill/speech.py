@@ -87,7 +87,8 @@ class Voice:
 
     def ssml(self, *lines: Line) -> str:
         """The SSML for lines spoken in order, whitespace folded (no <speak> wrapper)."""
-        return " ".join(" ".join(self._render(line.key, "ssml", line.args).split()) for line in lines)
+        rendered = (self._render(line.key, "ssml", line.args) for line in lines)
+        return " ".join(" ".join(text.split()) for text in rendered)
 
     def text(self, key: str, **args: Any) -> str:
         """A plain-text template (cards), line breaks kept."""

@@ -6,8 +6,27 @@ import pytest
 
 from skill.simulator import Alexa
 from tests.talk import (
-    CHECKLIST, GO_TO, HELP, HOME, LEFT, MORE, NEXT, NO, PAUSE, PREVENTION, PREVIOUS, REPEAT,
-    RESUME, SKIP, START, START_OVER, STOP, WHERE, CANCEL, step_of, walk_to,
+    CANCEL,
+    CHECKLIST,
+    GO_TO,
+    HELP,
+    HOME,
+    LEFT,
+    MORE,
+    NEXT,
+    NO,
+    PAUSE,
+    PREVENTION,
+    PREVIOUS,
+    REPEAT,
+    RESUME,
+    SKIP,
+    START,
+    START_OVER,
+    STOP,
+    WHERE,
+    step_of,
+    walk_to,
 )
 
 FIRST, MIDDLE, LAST = 1, 5, 8
@@ -32,7 +51,7 @@ def test_first_launch_is_sympathy_disclaimer_guide_then_step_one(alexa: Alexa) -
 
 
 def test_returning_user_in_session_hears_no_disclaimer_again(alexa: Alexa) -> None:
-    """Once heard, the disclaimer is not repeated when the routine starts over or a step is asked for."""
+    """Once heard, the disclaimer is not repeated on start over or a jump to a step."""
     walk_to(alexa, 2)
     again = alexa.intent(START_OVER)
     assert "not a substitute" not in again.speech
@@ -48,7 +67,8 @@ def test_full_routine_from_launch_to_wrap_up(alexa: Alexa) -> None:
         reply = alexa.intent(NO if "getting worse?" in reply.speech else NEXT)
         if not reply.ends_session:
             spoken_steps.append(step_of(reply))
-    assert spoken_steps == [1, 2, 3, 3, 4, 5, 6, 7, 8]  # step 3 twice: the question, then the massage
+    # Step 3 twice: the pain question, then the massage.
+    assert spoken_steps == [1, 2, 3, 3, 4, 5, 6, 7, 8]
     assert "That's all 8 steps" in reply.speech
     assert "endurance training or plyometrics" in reply.speech
     assert "after every run" in reply.speech and "health professional" in reply.speech

@@ -8,8 +8,21 @@ import pytest
 
 from skill.simulator import Alexa, Device, Slot
 from tests.talk import (
-    FALLBACK, GO_TO, HANDS_ON_WORDS, HURTS, KEEP_MASSAGING, MORE, NEXT, NO, PREVIOUS, RED_FLAG,
-    REPEAT, UNSURE, YES, step_of, walk_to,
+    FALLBACK,
+    GO_TO,
+    HANDS_ON_WORDS,
+    HURTS,
+    KEEP_MASSAGING,
+    MORE,
+    NEXT,
+    NO,
+    PREVIOUS,
+    RED_FLAG,
+    REPEAT,
+    UNSURE,
+    YES,
+    step_of,
+    walk_to,
 )
 
 GATE_QUESTION = "is the pain getting worse?"
@@ -42,7 +55,7 @@ def test_the_gate_comes_before_any_massage_instruction(alexa: Alexa, route: str)
 
 @pytest.mark.parametrize("answer", [YES, HURTS])
 def test_gate_yes_stops_massage_explains_and_moves_to_cold(alexa: Alexa, answer: str) -> None:
-    """Yes (or "it hurts more"): stop now, say why, doctor for severe pain, then the cold compress."""
+    """Yes (or "it hurts more"): stop now, say why, doctor for severe pain, then cold compress."""
     at_gate(alexa)
     reply = alexa.intent(answer)
     speech = reply.speech
@@ -210,7 +223,7 @@ def test_unrecognised_symptom_still_gets_medical_advice(alexa: Alexa) -> None:
 
 @pytest.mark.parametrize("flag", list(RED_FLAGS))
 def test_red_flags_stop_the_hands_on_part_and_never_claim_to_call(alexa: Alexa, flag: str) -> None:
-    """After a red flag the step's hands-on words are not repeated; nothing claims to call anyone."""
+    """After a red flag the hands-on words are not repeated; nothing claims to call anyone."""
     walk_to(alexa, 2)
     speech = red_flag(alexa, flag)
     assert "calling" not in speech.lower() and "i'll call" not in speech.lower()

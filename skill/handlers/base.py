@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
@@ -34,13 +34,18 @@ class IntentFamily(AbstractRequestHandler):
         )
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        event = self.intents[get_intent_name(handler_input)](handler_input)
+        event = self.intents[str(get_intent_name(handler_input))](handler_input)
         return converse(handler_input, event)
+
+
+def _slots(handler_input: HandlerInput) -> dict[str, Any]:
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    return getattr(intent, "slots", None) or {}
 
 
 def slot_value(handler_input: HandlerInput, name: str) -> str | None:
     """The slot's raw value, or None when it is missing or empty."""
-    slots = getattr(handler_input.request_envelope.request.intent, "slots", None) or {}
+    slots = _slots(handler_input)
     slot = slots.get(name)
     value = getattr(slot, "value", None)
     return value.strip() if isinstance(value, str) and value.strip() else None
@@ -48,7 +53,7 @@ def slot_value(handler_input: HandlerInput, name: str) -> str | None:
 
 def slot_id(handler_input: HandlerInput, name: str) -> str | None:
     """The id entity resolution matched for a custom slot, or None when nothing matched."""
-    slots = getattr(handler_input.request_envelope.request.intent, "slots", None) or {}
+    slots = _slots(handler_input)
     resolutions = getattr(slots.get(name), "resolutions", None)
     for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
         code = getattr(getattr(authority.status, "code", None), "value", None)

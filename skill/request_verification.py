@@ -146,12 +146,6 @@ def validate_cert_chain_url(url: str) -> str:
 # --------------------------------------------------------------------------- fetching
 
 
-class HeaderLookup(Protocol):
-    """Case-insensitive header access, as werkzeug's ``Headers`` offers."""
-
-    def get(self, key: str, /) -> str | None: ...
-
-
 class ChainFetcher(Protocol):
     """Fetches the PEM bytes at an already validated certificate URL."""
 
@@ -166,7 +160,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 def fetch_chain(url: str, timeout: float) -> bytes:
-    """GET ``url`` with a timeout, no redirects and a size cap; return the body."""
+    """GET ``url`` with a socket timeout, no redirects and a size cap; return the body."""
     opener = urllib.request.build_opener(
         _NoRedirects, urllib.request.HTTPSHandler(context=ssl.create_default_context())
     )
@@ -289,7 +283,7 @@ class CertificateChainVerifier:
         )
         try:
             chain = verifier.verify(leaf, intermediates)
-        except ChainVerificationError as exc:
+        except (ChainVerificationError, ValueError) as exc:  # ValueError: malformed extensions
             raise RequestRefused(f"certificate chain not trusted: {exc}") from exc
         key = leaf.public_key()
         if not isinstance(key, rsa.RSAPublicKey):
@@ -340,13 +334,19 @@ class CertificateCache:
             return entry.chain
         chain = self._verifier.verify(self._fetch(url, self._timeout), now)
         with self._lock:
-            if len(self._entries) >= self._max_entries:
+            if url not in self._entries and len(self._entries) >= self._max_entries:
                 self._entries.pop(min(self._entries, key=lambda k: self._entries[k].expires_at))
             self._entries[url] = _CacheEntry(chain, min(now + self._ttl, chain.not_after))
         return chain
 
 
 # --------------------------------------------------------------------------- request checks
+
+
+class HeaderLookup(Protocol):
+    """Case-insensitive header access, as werkzeug's ``Headers`` offers."""
+
+    def get(self, key: str, /) -> str | None: ...
 
 
 def _header(headers: HeaderLookup, name: str) -> str:

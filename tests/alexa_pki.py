@@ -227,11 +227,14 @@ class ChainServer:
                 hits[self.path] += 1
                 time.sleep(delays.get(self.path, 0.0))
                 data = files.get(self.path)
-                self.send_response(200 if data is not None else 404)
-                self.send_header("Content-Type", "application/x-pem-file")
-                self.send_header("Content-Length", str(len(data or b"")))
-                self.end_headers()
-                self.wfile.write(data or b"")
+                try:
+                    self.send_response(200 if data is not None else 404)
+                    self.send_header("Content-Type", "application/x-pem-file")
+                    self.send_header("Content-Length", str(len(data or b"")))
+                    self.end_headers()
+                    self.wfile.write(data or b"")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # a client that timed out on a delayed path has gone
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # keep test output quiet

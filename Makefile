@@ -24,6 +24,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/cfn-lint lambda/template.yaml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,0 +1,536 @@
+"""Publishing checks for skill.json and the interaction models.
+
+Every check is a plain function that returns a list of human-readable problems; an empty list
+means valid. ask-smapi-model deserializes the files first, but it accepts unknown keys, missing
+fields and even a string where a list belongs (PLATFORM.md trap 8), so the project's own checks
+below read the raw JSON and cover Amazon's rules that the library lets through.
+"""
+
+from __future__ import annotations
+
+import json
+import modulefinder
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ask_sdk_model_runtime.serializer import DefaultSerializer
+from ask_smapi_model.v1.skill.interaction_model import InteractionModelData
+from ask_smapi_model.v1.skill.manifest import SkillManifestEnvelope
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MANIFEST_FILE = "skill.json"
+MODELS_DIR = "interaction_models"
+TEMPLATES_DIR = Path("skill") / "templates"
+PACKAGE_DIR = "skill"
+LAMBDA_ENTRY = Path("lambda") / "lambda_function.py"
+
+TIMERS_PERMISSION = "alexa::alerts:timers:skill:readwrite"
+APL_INTERFACE = "ALEXA_PRESENTATION_APL"
+
+REQUIRED_INTENTS = (
+    "AMAZON.CancelIntent",
+    "AMAZON.HelpIntent",
+    "AMAZON.StopIntent",
+    "AMAZON.NavigateHomeIntent",
+    "AMAZON.FallbackIntent",
+)
+
+# Amazon's invocation-name rules ("Choose the Invocation Name for a Custom Skill").
+WAKE_WORDS = frozenset({"alexa", "amazon", "echo", "computer"})
+LAUNCH_WORDS = frozenset(
+    {"ask", "begin", "enable", "launch", "load", "open", "play", "resume", "run", "start",
+     "tell", "use"}
+)
+ARTICLES_AND_PREPOSITIONS = frozenset(
+    {"a", "an", "the", "about", "at", "by", "for", "from", "in", "into", "of", "off", "on",
+     "onto", "to", "with", "my"}
+)
+# How an example phrase may open the skill: "Alexa, <launch phrase> <invocation name> ...".
+EXAMPLE_LAUNCH_PHRASES = (
+    "ask", "begin", "launch", "load", "open", "play", "resume", "run", "start", "talk to",
+    "tell", "use",
+)
+# Words Alexa lets stand between the invocation name and the utterance ("ask X to ...").
+CONNECTING_WORDS = ("and then", "to", "for", "about", "that", "if", "whether", "and")
+
+# Limits from the developer console: it refuses longer samples and slot values.
+MAX_SAMPLE_CHARS = 200
+MAX_SLOT_VALUE_CHARS = 140
+MAX_EXAMPLE_PHRASES = 3
+# Publishing information limits (skill name, one-line summary, full description).
+MAX_NAME_CHARS = 50
+MAX_SUMMARY_CHARS = 160
+MAX_DESCRIPTION_CHARS = 4000
+DISCLAIMER_PHRASES = ("not a substitute for professional medical advice", "emergency")
+PRIVACY_FLAGS = ("allowsPurchases", "usesPersonalInfo", "isChildDirected", "isExportCompliant",
+                 "containsAds")
+
+# Built-in slot types (not exhaustive: add a name here when a model needs one Amazon added).
+_BUILT_IN_SLOT_TYPE_NAMES = (
+    "DATE DURATION FOUR_DIGIT_NUMBER NUMBER Ordinal PhoneNumber TIME SearchQuery "
+    "Actor AdministrativeArea AggregateRating Airline Airport Anaphor Animal Artist Athlete "
+    "Author Book BookSeries BroadcastChannel City CivicStructure Color Comic Corporation "
+    "Country CreativeWorkType DayOfWeek Dessert DeviceType Director Drink "
+    "EducationalOrganization EventType Festival FictionalCharacter FinancialService "
+    "FirstName Food FoodEstablishment Game Genre Landform LandmarksOrHistoricalBuildings "
+    "Language LocalBusiness LocalBusinessType MedicalOrganization Month Movie MovieSeries "
+    "MovieTheater MusicAlbum MusicCreativeWorkType MusicEvent MusicGroup Musician "
+    "MusicPlaylist MusicRecording MusicVenue MusicVideo Organization Person PostalAddress "
+    "Professional ProfessionalType RadioChannel RelativePosition Residence Room "
+    "ScreeningEvent Service SocialMediaPlatform SoftwareApplication SoftwareGame Sport "
+    "SportsEvent SportsTeam StreetAddress StreetName TelevisionChannel TVEpisode TVSeason "
+    "TVSeries VideoGame VisualModeTrigger WeatherCondition WrittenCreativeWork "
+    "AT_CITY AT_REGION DE_CITY DE_FIRST_NAME DE_REGION EUROPE_CITY GB_CITY GB_FIRST_NAME "
+    "GB_REGION US_CITY US_FIRST_NAME US_STATE"
+)
+AMAZON_SLOT_TYPES = frozenset("AMAZON." + name for name in _BUILT_IN_SLOT_TYPE_NAMES.split())
+
+LOCALE_PATTERN = re.compile(r"[a-z]{2}-[A-Z]{2}")
+SLOT_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z_]*")
+SLOT_REFERENCE = re.compile(r"\{([^{}]*)\}")
+APOSTROPHES = "'\u2019"
+
+_serializer = DefaultSerializer()
+
+
+@dataclass(frozen=True)
+class Features:
+    """What the skill's code uses that skill.json must declare."""
+
+    uses_timers: bool
+    uses_apl: bool
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _normalize(text: str) -> str:
+    """Lower-case and collapse whitespace, the way Alexa compares samples."""
+    return " ".join(text.lower().split())
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _language_model(model: Any) -> dict[str, Any]:
+    return _dict(_dict(_dict(model).get("interactionModel")).get("languageModel"))
+
+
+def _intents(model: Any) -> list[dict[str, Any]]:
+    return [intent for intent in _list(_language_model(model).get("intents"))
+            if isinstance(intent, dict)]
+
+
+def _strings(value: Any) -> list[str]:
+    return [item for item in _list(value) if isinstance(item, str)]
+
+
+def _deserialize(data: Any, cls: type, what: str) -> list[str]:
+    try:
+        _serializer.deserialize(json.dumps(data), cls)
+    except Exception as exc:  # the library raises SerializationException or anything inside it
+        return [f"{what}: does not deserialize as {cls.__name__}: {exc}"]
+    return []
+
+
+def _slot_value_patterns(model: Any) -> dict[tuple[str, str], str]:
+    """{(intent, slot): regex of what the slot can hold}: a custom type's values and synonyms,
+    or any words for a built-in type."""
+    values: dict[str, list[str]] = {}
+    for slot_type in _list(_language_model(model).get("types")):
+        for value in _list(_dict(slot_type).get("values")):
+            name = _dict(_dict(value).get("name"))
+            values.setdefault(str(_dict(slot_type).get("name")), []).extend(
+                _normalize(text) for text in [name.get("value"), *_list(name.get("synonyms"))]
+                if isinstance(text, str))
+    patterns = {}
+    for intent in _intents(model):
+        for slot in _list(intent.get("slots")):
+            slot_type = str(_dict(slot).get("type"))
+            known = sorted(set(values.get(slot_type, [])), key=len, reverse=True)
+            patterns[(str(intent.get("name")), str(_dict(slot).get("name")))] = (
+                "(?:" + "|".join(map(re.escape, known)) + ")" if known else r"\S.*?")
+    return patterns
+
+
+def _sample_patterns(model: Any) -> list[re.Pattern[str]]:
+    """Regexes matching what a user could say for each of the model's intent samples."""
+    slot_patterns = _slot_value_patterns(model)
+    compiled = []
+    for intent in _intents(model):
+        for sample in _strings(intent.get("samples")):
+            parts = SLOT_REFERENCE.split(_normalize(sample))
+            # After split, odd positions are slot names; an undefined slot matches any words.
+            compiled.append(re.compile("".join(
+                re.escape(part) if i % 2 == 0
+                else slot_patterns.get((str(intent.get("name")), part), r"\S.*?")
+                for i, part in enumerate(parts))))
+    return compiled
+
+
+# --- interaction model --------------------------------------------------------------------
+
+
+def check_invocation_name(name: Any) -> list[str]:
+    """Problems with an invocation name under Amazon's rules and the project's (two+ words)."""
+    if not isinstance(name, str) or not name.strip():
+        return ["invocation name is missing"]
+    problems = []
+    if name != name.lower():
+        problems.append(f"invocation name {name!r} must be all lowercase")
+    bad = sorted({ch for ch in name if not (ch.isalpha() or ch in " ." + APOSTROPHES)})
+    if bad:
+        problems.append(f"invocation name {name!r} has characters Alexa does not allow: {bad}")
+    words = name.lower().split()
+    if len(words) < 2:
+        problems.append(f"invocation name {name!r} must have two or more words")
+    bare = [word.strip("." + APOSTROPHES) for word in words]
+    for word in sorted(set(bare) & WAKE_WORDS):
+        problems.append(f"invocation name {name!r} contains the wake word {word!r}")
+    for word in sorted(set(bare) & LAUNCH_WORDS):
+        problems.append(f"invocation name {name!r} contains the launch word {word!r}")
+    if len(bare) == 2:
+        for word in sorted(set(bare) & ARTICLES_AND_PREPOSITIONS):
+            problems.append(
+                f"two-word invocation name {name!r} contains the article or preposition {word!r}"
+            )
+    return problems
+
+
+def check_sample_text(sample: Any) -> list[str]:
+    """Problems with one sample's text: characters, slot syntax and length."""
+    if not isinstance(sample, str):
+        return [f"sample {sample!r} is not a string"]
+    if not sample.strip():
+        return ["empty sample"]
+    problems = []
+    outside_slots = SLOT_REFERENCE.sub(" ", sample)
+    if "{" in outside_slots or "}" in outside_slots:
+        problems.append(f"sample {sample!r} has an unbalanced curly brace")
+    bad = sorted({ch for ch in outside_slots
+                  if not (ch.isalpha() or ch in " ." + APOSTROPHES or ch in "{}")})
+    if bad:
+        digits = " (write numbers as words)" if any(ch.isdigit() for ch in bad) else ""
+        problems.append(f"sample {sample!r} has characters Alexa does not allow: {bad}{digits}")
+    for slot in SLOT_REFERENCE.findall(sample):
+        if not SLOT_NAME_PATTERN.fullmatch(slot):
+            problems.append(f"sample {sample!r} has a malformed slot reference {{{slot}}}")
+    if len(sample) > MAX_SAMPLE_CHARS:
+        problems.append(f"sample {sample[:40]!r}... is {len(sample)} characters "
+                        f"(at most {MAX_SAMPLE_CHARS})")
+    return problems
+
+
+def check_interaction_model(model: Any, where: str = "interaction model") -> list[str]:
+    """All problems with one locale's interaction model (file content as parsed JSON)."""
+    problems = _deserialize(model, InteractionModelData, where)
+    if problems:
+        return problems
+    language_model = _language_model(model)
+    if not language_model:
+        return [f"{where}: interactionModel.languageModel is missing"]
+    if not isinstance(language_model.get("intents"), list):
+        return [f"{where}: languageModel.intents must be a list"]
+
+    invocation = language_model.get("invocationName")
+    problems += [f"{where}: {problem}" for problem in check_invocation_name(invocation)]
+    invocation_words = _normalize(invocation) if isinstance(invocation, str) else ""
+
+    custom_types: dict[str, dict[str, Any]] = {}
+    for slot_type in _list(language_model.get("types")):
+        type_name = _dict(slot_type).get("name")
+        if not isinstance(type_name, str):
+            problems.append(f"{where}: a custom slot type has no name")
+            continue
+        custom_types[type_name] = _dict(slot_type)
+        for value in _list(_dict(slot_type).get("values")):
+            value_name = _dict(_dict(value).get("name"))
+            for text in [value_name.get("value"), *_list(value_name.get("synonyms"))]:
+                if not isinstance(text, str) or not text.strip():
+                    problems.append(f"{where}: slot type {type_name} has an empty value")
+                elif len(text) > MAX_SLOT_VALUE_CHARS:
+                    problems.append(f"{where}: slot type {type_name} value {text[:40]!r}... is "
+                                    f"longer than {MAX_SLOT_VALUE_CHARS} characters")
+
+    intents = _intents(model)
+    names = [intent.get("name") for intent in intents]
+    for required in REQUIRED_INTENTS:
+        if required not in names:
+            problems.append(f"{where}: required built-in intent {required} is missing")
+    for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
+        problems.append(f"{where}: intent {name} is defined more than once")
+
+    owner: dict[str, str] = {}  # normalized sample -> first intent that has it
+    for intent in intents:
+        intent_name = str(intent.get("name"))
+        slots = {}
+        for slot in _list(intent.get("slots")):
+            slot_name, slot_type = _dict(slot).get("name"), _dict(slot).get("type")
+            if not isinstance(slot_name, str) or not SLOT_NAME_PATTERN.fullmatch(slot_name):
+                problems.append(f"{where}: intent {intent_name} has a slot with a bad name "
+                                f"{slot_name!r}")
+                continue
+            slots[slot_name] = slot
+            if not isinstance(slot_type, str):
+                problems.append(f"{where}: slot {intent_name}.{slot_name} has no type")
+            elif slot_type.startswith("AMAZON."):
+                if slot_type not in AMAZON_SLOT_TYPES:
+                    problems.append(f"{where}: slot {intent_name}.{slot_name} has type "
+                                    f"{slot_type}, which is not a known built-in slot type")
+            elif slot_type not in custom_types:
+                problems.append(f"{where}: slot {intent_name}.{slot_name} has type "
+                                f"{slot_type}, which the model does not define")
+
+        # Intent samples, then the samples that answer a slot elicitation.
+        samples = [(s, "sample") for s in _list(intent.get("samples"))]
+        for slot_name, slot in slots.items():
+            samples += [(s, f"slot {slot_name} sample") for s in _list(_dict(slot).get("samples"))]
+        seen_here: set[str] = set()
+        for sample, kind in samples:
+            text_problems = check_sample_text(sample)
+            problems += [f"{where}: intent {intent_name} {kind}: {p}" for p in text_problems]
+            if not isinstance(sample, str):
+                continue
+            for slot_name in SLOT_REFERENCE.findall(sample):
+                if SLOT_NAME_PATTERN.fullmatch(slot_name) and slot_name not in slots:
+                    problems.append(f"{where}: intent {intent_name} {kind} {sample!r} uses slot "
+                                    f"{{{slot_name}}}, which the intent does not define")
+            normal = _normalize(sample)
+            if invocation_words and f" {invocation_words} " in f" {normal} ":
+                problems.append(f"{where}: intent {intent_name} {kind} {sample!r} contains the "
+                                f"invocation name")
+            if kind != "sample":
+                continue
+            if normal in seen_here:
+                problems.append(f"{where}: intent {intent_name} lists sample {sample!r} twice")
+            seen_here.add(normal)
+            first = owner.setdefault(normal, intent_name)
+            if first != intent_name:
+                problems.append(f"{where}: sample {sample!r} is in both {first} and "
+                                f"{intent_name}")
+    return problems
+
+
+# --- manifest -----------------------------------------------------------------------------
+
+
+def check_manifest(manifest: Any, *, uses_timers: bool = False, uses_apl: bool = False,
+                   where: str = MANIFEST_FILE) -> list[str]:
+    """All problems with skill.json on its own (the cross-file checks are separate)."""
+    problems = _deserialize(manifest, SkillManifestEnvelope, where)
+    if problems:
+        return problems
+    body = _dict(_dict(manifest).get("manifest"))
+    if not body:
+        return [f"{where}: the top-level 'manifest' object is missing"]
+    if not _dict(body.get("apis")).get("custom"):
+        problems.append(f"{where}: manifest.apis.custom is missing (this is a custom skill)")
+
+    publishing = _dict(body.get("publishingInformation"))
+    locales = publishing.get("locales")
+    if not isinstance(locales, dict) or not locales:
+        problems.append(f"{where}: publishingInformation.locales is missing or empty")
+        locales = {}
+    for locale, raw_info in sorted(locales.items()):
+        at = f"{where}: publishingInformation.locales.{locale}"
+        if not LOCALE_PATTERN.fullmatch(locale):
+            problems.append(f"{at}: {locale!r} is not a locale such as en-US")
+        info = _dict(raw_info)
+        for key, limit in (("name", MAX_NAME_CHARS), ("summary", MAX_SUMMARY_CHARS),
+                           ("description", MAX_DESCRIPTION_CHARS)):
+            text = info.get(key)
+            if not isinstance(text, str) or not text.strip():
+                problems.append(f"{at}.{key} is missing")
+            elif len(text) > limit:
+                problems.append(f"{at}.{key} is {len(text)} characters (at most {limit})")
+        description = _normalize(str(info.get("description", "")))
+        for phrase in DISCLAIMER_PHRASES:
+            if phrase not in description:
+                problems.append(f"{at}.description lacks the medical disclaimer ({phrase!r})")
+        phrases = info.get("examplePhrases")
+        if (not isinstance(phrases, list) or not phrases
+                or not all(isinstance(p, str) for p in phrases)):
+            problems.append(f"{at}.examplePhrases must be a non-empty list of strings")
+        elif len(phrases) > MAX_EXAMPLE_PHRASES:
+            problems.append(f"{at}.examplePhrases has {len(phrases)} entries "
+                            f"(at most {MAX_EXAMPLE_PHRASES})")
+
+    privacy = _dict(body.get("privacyAndCompliance"))
+    for flag in PRIVACY_FLAGS:
+        if not isinstance(privacy.get(flag), bool):
+            problems.append(f"{where}: privacyAndCompliance.{flag} must be true or false")
+
+    permissions = {_dict(p).get("name") for p in _list(body.get("permissions"))}
+    if uses_timers and TIMERS_PERMISSION not in permissions:
+        problems.append(f"{where}: the skill uses timers but manifest.permissions lacks "
+                        f"{TIMERS_PERMISSION}")
+    interfaces = {_dict(i).get("type")
+                  for i in _list(_dict(_dict(body.get("apis")).get("custom")).get("interfaces"))}
+    if uses_apl and APL_INTERFACE not in interfaces:
+        problems.append(f"{where}: the skill renders APL but apis.custom.interfaces lacks "
+                        f"{APL_INTERFACE}")
+    return problems
+
+
+def manifest_locales(manifest: Any) -> list[str]:
+    """The locales skill.json publishes, sorted."""
+    locales = _dict(_dict(_dict(manifest).get("manifest")).get("publishingInformation"))
+    return sorted(_dict(locales.get("locales")))
+
+
+def check_example_phrases(manifest: Any, models: Mapping[str, Any],
+                          where: str = MANIFEST_FILE) -> list[str]:
+    """Each example phrase wakes Alexa, opens this locale's invocation name, and says a sample."""
+    problems = []
+    locales = _dict(_dict(_dict(manifest).get("manifest")).get("publishingInformation"))
+    for locale, info in sorted(_dict(locales.get("locales")).items()):
+        model = models.get(locale)
+        invocation = _language_model(model).get("invocationName")
+        if not isinstance(invocation, str) or not invocation.strip():
+            continue  # reported by the locale and model checks
+        samples = _sample_patterns(model)
+        invocation = _normalize(invocation)
+        for phrase in _strings(_dict(info).get("examplePhrases")):
+            at = f"{where}: {locale} example phrase {phrase!r}"
+            if not phrase.startswith("Alexa,"):
+                problems.append(f"{at} must start with 'Alexa,'")
+                continue
+            # Compare words only: drop the wake word, commas and closing punctuation.
+            rest = _normalize(phrase[len("Alexa,"):].replace(",", " ").rstrip(".?! "))
+            launch = next((lp for lp in EXAMPLE_LAUNCH_PHRASES
+                           if rest.startswith(f"{lp} {invocation}")), None)
+            if launch is None:
+                problems.append(f"{at} must continue with a launch word (open, ask, tell, "
+                                f"start...) and the invocation name {invocation!r}")
+                continue
+            request = rest[len(f"{launch} {invocation}"):]
+            if request and not request.startswith(" "):
+                problems.append(f"{at}: the invocation name runs into the next word")
+                continue
+            request = request.strip()
+            if not request:
+                continue
+            candidates = [request] + [request[len(w) + 1:] for w in CONNECTING_WORDS
+                                      if request.startswith(w + " ")]
+            if not any(p.fullmatch(c) for p in samples for c in candidates):
+                problems.append(f"{at}: {request!r} is not a sample utterance of the {locale} "
+                                f"model")
+    return problems
+
+
+def template_locales_available(templates_dir: Path, locales: Iterable[str]) -> dict[str, bool]:
+    """For each locale, whether templates/<locale> or templates/<language> exists."""
+    return {locale: (templates_dir / locale).is_dir()
+            or (templates_dir / locale.split("-")[0]).is_dir()
+            for locale in locales}
+
+
+def check_locales(manifest: Any, model_locales: Iterable[str], templates_dir: Path,
+                  where: str = MANIFEST_FILE) -> list[str]:
+    """skill.json's locales, the model files and the template directories must agree."""
+    published = set(manifest_locales(manifest))
+    models = set(model_locales)
+    problems = [f"{where}: locale {loc} has no interaction model {MODELS_DIR}/{loc}.json"
+                for loc in sorted(published - models)]
+    problems += [f"{MODELS_DIR}/{loc}.json: locale {loc} is not in {where} publishingInformation"
+                 for loc in sorted(models - published)]
+    for locale, covered in sorted(template_locales_available(templates_dir, published).items()):
+        if not covered:
+            problems.append(f"{where}: locale {locale} has no templates (neither "
+                            f"{templates_dir.name}/{locale} nor {templates_dir.name}/"
+                            f"{locale.split('-')[0]})")
+    return problems
+
+
+def validate_skill(manifest: Any, models: Mapping[str, Any], templates_dir: Path, *,
+                   uses_timers: bool = False, uses_apl: bool = False) -> list[str]:
+    """Every check over parsed skill.json and models ({locale: model JSON})."""
+    problems = check_manifest(manifest, uses_timers=uses_timers, uses_apl=uses_apl)
+    for locale, model in sorted(models.items()):
+        if model is not None:  # None: the file did not load, which is reported already
+            problems += check_interaction_model(model, where=f"{MODELS_DIR}/{locale}.json")
+    problems += check_locales(manifest, models, templates_dir)
+    problems += check_example_phrases(manifest, models)
+    return problems
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def detect_features(root: Path) -> Features:
+    """Whether code the Lambda entry point imports creates timers or renders APL.
+
+    Imports are followed statically within the project only, so a module that exists but is not
+    wired in yet (or this module, which names both) does not count.
+    """
+    entries = [p for p in (root / LAMBDA_ENTRY, root / PACKAGE_DIR / "app.py") if p.is_file()]
+    if not entries:
+        return Features(uses_timers=False, uses_apl=False)
+    finder = modulefinder.ModuleFinder(path=[str(root)])
+    finder.run_script(str(entries[0]))
+    paths = (getattr(module, "__file__", None) for module in finder.modules.values())
+    files = sorted({Path(path) for path in paths if isinstance(path, str) and path.endswith(".py")})
+    source = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in files)
+    return Features(
+        uses_timers="timer_management" in source or TIMERS_PERMISSION in source,
+        uses_apl="RenderDocumentDirective" in source or "presentation.apl" in source,
+    )
+
+
+def load_json(path: Path) -> tuple[Any, list[str]]:
+    """The parsed file, or None and the reason it could not be read."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8")), []
+    except FileNotFoundError:
+        return None, [f"{path.name}: file not found"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, [f"{path.name}: not valid JSON: {exc}"]
+
+
+def model_files(root: Path) -> dict[str, Path]:
+    """{locale: path} for every interaction model file in the project."""
+    return {path.stem: path for path in sorted((root / MODELS_DIR).glob("*.json"))}
+
+
+def validate_project(root: Path | None = None, *, uses_timers: bool | None = None,
+                     uses_apl: bool | None = None) -> list[str]:
+    """Every check over the files in a project checkout; a flag left None is detected from code."""
+    root = PROJECT_ROOT if root is None else Path(root)
+    features = detect_features(root)
+    manifest, problems = load_json(root / MANIFEST_FILE)
+    models: dict[str, Any] = {}
+    for locale, path in model_files(root).items():
+        model, load_problems = load_json(path)
+        problems += [f"{MODELS_DIR}/{p}" for p in load_problems]
+        models[locale] = model
+    if manifest is None:
+        return problems
+    if not models:
+        problems.append(f"{MODELS_DIR}/: no interaction model files")
+    return problems + validate_skill(
+        manifest, models, root / TEMPLATES_DIR,
+        uses_timers=features.uses_timers if uses_timers is None else uses_timers,
+        uses_apl=features.uses_apl if uses_apl is None else uses_apl,
+    )
+
+
+def main() -> int:
+    """Print the project's problems; exit status 1 if there are any."""
+    problems = validate_project()
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)" if problems else "skill.json and models are valid")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

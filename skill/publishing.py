@@ -142,9 +142,11 @@ def _deserialize(data: Any, cls: type, what: str) -> list[str]:
     return []
 
 
+ANY_WORDS = r"\S.*?"
+
+
 def _slot_value_patterns(model: Any) -> dict[tuple[str, str], str]:
-    """{(intent, slot): regex of what the slot can hold}: a custom type's values and synonyms,
-    or any words for a built-in type."""
+    """{(intent, slot): regex for a custom type's values and synonyms, or any words}."""
     values: dict[str, list[str]] = {}
     for slot_type in _list(_language_model(model).get("types")):
         for value in _list(_dict(slot_type).get("values")):
@@ -158,21 +160,21 @@ def _slot_value_patterns(model: Any) -> dict[tuple[str, str], str]:
             slot_type = str(_dict(slot).get("type"))
             known = sorted(set(values.get(slot_type, [])), key=len, reverse=True)
             patterns[(str(intent.get("name")), str(_dict(slot).get("name")))] = (
-                "(?:" + "|".join(map(re.escape, known)) + ")" if known else r"\S.*?")
+                "(?:" + "|".join(map(re.escape, known)) + ")" if known else ANY_WORDS)
     return patterns
 
 
 def _sample_patterns(model: Any) -> list[re.Pattern[str]]:
-    """Regexes matching what a user could say for each of the model's intent samples."""
+    """Regexes matching what a user could say (normalized) for each of the model's samples."""
     slot_patterns = _slot_value_patterns(model)
     compiled = []
     for intent in _intents(model):
         for sample in _strings(intent.get("samples")):
-            parts = SLOT_REFERENCE.split(_normalize(sample))
-            # After split, odd positions are slot names; an undefined slot matches any words.
+            # Split before lower-casing: slot names are case-sensitive. Odd parts are slots.
+            parts = SLOT_REFERENCE.split(sample.strip())
             compiled.append(re.compile("".join(
-                re.escape(part) if i % 2 == 0
-                else slot_patterns.get((str(intent.get("name")), part), r"\S.*?")
+                re.escape(re.sub(r"\s+", " ", part.lower())) if i % 2 == 0
+                else slot_patterns.get((str(intent.get("name")), part), ANY_WORDS)
                 for i, part in enumerate(parts))))
     return compiled
 

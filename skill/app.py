@@ -6,42 +6,52 @@ import json
 from collections.abc import Callable
 from typing import Any, cast
 
+from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model import RequestEnvelope
 
+from skill.conversation import Conversation
 from skill.handlers.answers import AnswerIntents
+from skill.handlers.base import ConversationHandler
 from skill.handlers.fallback import ErrorHandler, FallbackIntents, UnknownRequestHandler
 from skill.handlers.info import InfoIntents
 from skill.handlers.navigation import NavigationIntents
 from skill.handlers.safety import SafetyIntents
 from skill.handlers.session import LaunchHandler, SessionEndedHandler, SessionIntents
+from skill.memory import store_from_env
 
-# Order matters only for the last one, which takes whatever nothing else did.
-HANDLERS = (
-    LaunchHandler(),
-    SessionEndedHandler(),
-    SessionIntents(),
-    NavigationIntents(),
-    AnswerIntents(),
-    SafetyIntents(),
-    InfoIntents(),
-    FallbackIntents(),
-    UnknownRequestHandler(),
+# In the order they are asked; only the last one's place matters: it takes what nobody did.
+REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
+    LaunchHandler,
+    SessionEndedHandler,
+    SessionIntents,
+    NavigationIntents,
+    AnswerIntents,
+    SafetyIntents,
+    InfoIntents,
+    FallbackIntents,
+    UnknownRequestHandler,
 )
 
 EventHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
+_FROM_ENV: Any = object()  # "use the store the environment names"
+
 
 def build_skill(
-    *, persistence_adapter: Any = None, api_client: Any = None, skill_id: str | None = None
+    *,
+    store: AbstractPersistenceAdapter | None = _FROM_ENV,
+    api_client: Any = None,
+    skill_id: str | None = None,
 ) -> CustomSkill:
-    """The Cramp Coach skill, with its handlers, interceptors and adapters."""
-    builder = CustomSkillBuilder(persistence_adapter=persistence_adapter, api_client=api_client)
-    for handler in HANDLERS:
-        builder.add_request_handler(handler)
-    builder.add_exception_handler(ErrorHandler())
+    """The Cramp Coach skill. `store` defaults to the environment's (SQLite or DynamoDB)."""
+    conversation = Conversation(store=store_from_env() if store is _FROM_ENV else store)
+    builder = CustomSkillBuilder(api_client=api_client)
+    for handler in REQUEST_HANDLERS:
+        builder.add_request_handler(handler(conversation))
+    builder.add_exception_handler(ErrorHandler(conversation))
     # The SDK's type comment declares skill_id as None only; it takes the id string.
     builder.skill_id = skill_id  # type: ignore[assignment]
     return builder.create()

@@ -8,8 +8,10 @@ card to show. Everything here is immutable so a turn can be replayed and tested 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
 from importlib import resources
@@ -76,6 +78,7 @@ class Ev(Enum):
     PREVENTION = "prevention"
     FALLBACK = "fallback"
     SESSION_ENDED = "session_ended"
+    FORGET = "forget"
     ERROR = "error"  # the skill itself failed this turn
 
 
@@ -84,12 +87,23 @@ class Event:
     kind: Ev
     # GO_TO: the step number as heard (may be None or out of range); RED_FLAG: the flag id.
     value: str | None = None
+    at: float = 0.0  # when it happened (the request's timestamp), in seconds since the epoch
 
 
 class Question(Enum):
     """A question the skill asked and is waiting on."""
 
     PAIN_GATE = "pain_gate"
+    RESUME = "resume"  # carry on where you left off, or start over?
+    FORGET = "forget"  # delete everything kept for this user?
+
+
+@dataclass(frozen=True)
+class Forget:
+    """An effect: delete everything stored for this user."""
+
+
+Effect = Forget
 
 
 @dataclass(frozen=True)
@@ -104,14 +118,21 @@ class State:
     hands_off: bool = False  # "it hurts more" or a red flag stopped this step's hands-on part
     greeted: bool = False  # this session has had its opening
     first_time: bool = True  # the user has not heard the disclaimer yet
+    episodes: tuple[str, ...] = ()  # ISO dates (UTC) on which a routine began, oldest first
+    saved_at: float = 0.0  # when the runner last did something, seconds since the epoch
+
+    @property
+    def in_progress(self) -> bool:
+        return self.step > 0 and not self.finished
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pending"] = self.pending.value if self.pending else None
+        data["episodes"] = list(self.episodes)
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None, routine: Routine) -> State:
+    def from_dict(cls, data: object, routine: Routine) -> State:
         """Rebuild a state, dropping anything tampered with or out of range."""
         if not isinstance(data, Mapping):
             return cls()
@@ -120,10 +141,14 @@ class State:
             raw = data.get(f.name)
             if f.name == "pending":
                 values[f.name] = _question(raw)
+            elif f.name == "episodes" and isinstance(raw, list):
+                values[f.name] = tuple(d for d in raw if isinstance(d, str) and _ISO_DATE.match(d))
             elif (f.type == "bool" and isinstance(raw, bool)) or (
                 f.type == "int" and type(raw) is int and raw >= 0
             ):
                 values[f.name] = raw
+            elif f.type == "float" and isinstance(raw, int | float) and not isinstance(raw, bool):
+                values[f.name] = float(raw) if 0 <= raw < 1e11 else 0.0
         state = cls(**values)
         if state.step > routine.total:
             return cls(first_time=state.first_time)
@@ -132,6 +157,9 @@ class State:
     def new_session(self) -> State:
         """The same place, with the per-session counters reset."""
         return replace(self, greeted=False, unclear=0, misses=0)
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def _question(raw: object) -> Question | None:
@@ -155,6 +183,7 @@ class Outcome:
     lines: tuple[Line, ...] = ()
     prompt: Line | None = None  # None: expect no answer, end the session
     card: str | None = None  # "step" or "checklist"
+    effects: tuple[Effect, ...] = ()  # what the conversation must do besides speaking
 
     @property
     def ends_session(self) -> bool:
@@ -165,6 +194,14 @@ class Outcome:
 MAX_MISS_LEVEL = 3
 # Unclear answers to the pain question before the skill stops the massage to be safe.
 MAX_UNCLEAR_GATE = 2
+# Progress this old is offered as "is this a new cramp?". Cold rounds repeat hourly through
+# an evening; half a day later a cramp is most likely a new one.
+STALE_AFTER_S = 12 * 3600
+# The seed: cramping "consistent after each run" needs a health professional. Three routines
+# within two weeks (about every run, for someone running three times a week) counts as that.
+FREQUENT_EPISODES = 3
+FREQUENT_WINDOW_DAYS = 14
+MAX_EPISODES = 12  # dates kept: enough for the rule, no longer a health history
 
 
 def advance(state: State, event: Event, routine: Routine | None = None) -> Outcome:
@@ -172,22 +209,25 @@ def advance(state: State, event: Event, routine: Routine | None = None) -> Outco
     routine = routine or load_routine()
     if event.kind is Ev.SESSION_ENDED:
         return Outcome(replace(state, unclear=0, misses=0))
-    opens_session = not state.greeted
-    opening = _opening(state, event) if opens_session else ()
-    state = replace(state, greeted=True, first_time=state.first_time and not opens_session)
+    turn = _Turn.of(state, event, routine)
+    state = replace(state, greeted=True, first_time=False)
     if event.kind not in (Ev.FALLBACK, Ev.UNSURE):
         state = replace(state, misses=0)
-    outcome = _TRANSITIONS[event.kind](_Turn(state, event, routine, opens_session))
-    return replace(outcome, lines=opening + outcome.lines)
+    outcome = _TRANSITIONS[event.kind](replace(turn, state=state))
+    after = replace(outcome.state, saved_at=max(event.at, outcome.state.saved_at))
+    return replace(outcome, state=after, lines=_disclaimer(turn) + outcome.lines)
 
 
-def _opening(state: State, event: Event) -> tuple[Line, ...]:
-    """What a session starts with: sympathy on launch, the disclaimer once per user."""
-    if event.kind in (Ev.LAUNCH, Ev.START):
-        return (Line("open/welcome", {"first_time": state.first_time}),)
-    if state.first_time and event.kind not in (Ev.STOP, Ev.PAUSE):
+def _disclaimer(turn: _Turn) -> tuple[Line, ...]:
+    """A first-time user hears the disclaimer once, whatever they open with."""
+    quiet = (Ev.LAUNCH, Ev.START, Ev.STOP, Ev.PAUSE, Ev.FORGET)  # launches say it themselves
+    if turn.first_time and turn.event.kind not in quiet:
         return (Line("open/disclaimer"),)
     return ()
+
+
+def _day(at: float) -> date:
+    return datetime.fromtimestamp(at, UTC).date()
 
 
 @dataclass(frozen=True)
@@ -197,7 +237,11 @@ class _Turn:
     state: State
     event: Event
     routine: Routine
-    opens_session: bool = False
+    first_time: bool  # as the turn began: the user had not yet heard the disclaimer
+
+    @classmethod
+    def of(cls, state: State, event: Event, routine: Routine) -> _Turn:
+        return cls(state, event, routine, first_time=state.first_time)
 
     @property
     def current(self) -> Step | None:
@@ -207,6 +251,9 @@ class _Turn:
     def with_state(self, state: State) -> _Turn:
         return replace(self, state=state)
 
+    def welcome(self) -> Line:
+        return Line("open/welcome", {"first_time": self.first_time})
+
     def enter(self, number: int, *before: Line) -> Outcome:
         """Move to step `number` and speak it; the massage opens with its pain question."""
         state = replace(
@@ -214,15 +261,23 @@ class _Turn:
         )
         step = self.routine.step(number)
         if step.pain_gate:
-            ask = Line("gate/ask")
-            return Outcome(
-                replace(state, pending=Question.PAIN_GATE),
-                (*before, Line("step/header")),
-                ask,
-                "step",
-            )
+            return Outcome(replace(state, pending=Question.PAIN_GATE),
+                           (*before, Line("step/header")), Line("gate/ask"), "step")
         return Outcome(state, (*before, Line("step/header"), Line(f"step/{step.id}")),
                        Line("prompt/step"), "step")
+
+    def begin(self, number: int = 1, *before: Line) -> Outcome:
+        """A new routine (a new cramp): record the day, and if cramps come often, say so once."""
+        today = _day(self.event.at)
+        episodes = (*self.state.episodes, today.isoformat())[-MAX_EPISODES:]
+        recent = [d for d in episodes
+                  if (today - date.fromisoformat(d)).days < FREQUENT_WINDOW_DAYS]
+        fresh = replace(self.state, episodes=episodes, step=0, finished=False, pending=None)
+        outcome = self.with_state(fresh).enter(number, *before)
+        if len(recent) >= FREQUENT_EPISODES:
+            frequent = Line("memory/frequent", {"count": len(recent)})
+            outcome = replace(outcome, lines=(*outcome.lines, frequent))
+        return outcome
 
     def stay(self, *lines: Line, card: str | None = None) -> Outcome:
         """Keep the place and ask again whatever the current moment needs."""
@@ -232,6 +287,10 @@ class _Turn:
         s = self.state
         if s.pending is Question.PAIN_GATE:
             return Line("gate/ask")
+        if s.pending is Question.RESUME:
+            return Line("memory/resume_ask")
+        if s.pending is Question.FORGET:
+            return Line("memory/forget_ask")
         if s.finished:
             return Line("prompt/finished")
         if s.step == 0:
@@ -253,7 +312,7 @@ class _Turn:
         """Repeat the current step, never its hands-on part once that has been stopped."""
         s = self.state
         if s.step == 0:
-            return self.enter(1)
+            return self.begin()
         if s.finished:
             return self.stay(Line("nav/already_finished"))
         if s.pending is Question.PAIN_GATE:
@@ -266,24 +325,43 @@ class _Turn:
         """Pain is increasing (or unknown): no massage; go on to the cold compress."""
         return self.enter(self.state.step + 1, Line(why), Line("safety/severe_pain_doctor"))
 
+    def carry_on(self) -> Outcome:
+        """Pick up where the runner left off, asking any safety question again."""
+        return self.with_state(replace(self.state, pending=None)).say_current()
+
 
 def _launch(t: _Turn) -> Outcome:
-    return t.enter(1)
+    s = t.state
+    if not s.in_progress:
+        return t.begin(1, t.welcome())
+    # Progress from before: offered, never forced.
+    away = max(0.0, t.event.at - s.saved_at) if s.saved_at else 0.0
+    back = Line("memory/welcome_back", {
+        "stale": away >= STALE_AFTER_S, "hours": int(away // 3600), "days": int(away // 86400),
+        "was_asking": s.pending.value if s.pending else None,
+    })
+    asking = replace(s, pending=Question.RESUME, unclear=0)
+    return Outcome(asking, (back,), Line("memory/resume_ask"))
 
 
 def _start(t: _Turn) -> Outcome:
     s = t.state
-    if s.step and not s.finished and not t.opens_session:
+    if s.pending is Question.RESUME:
+        return t.begin(1, Line("memory/fresh_start"))
+    if s.in_progress:
         return t.stay(Line("nav/already_started"))
-    return t.enter(1)
+    return t.begin(1, t.welcome())
 
 
 def _next(t: _Turn) -> Outcome:
-    if t.state.step == 0:
-        return t.enter(1)
-    if t.state.pending is Question.PAIN_GATE:
+    s = t.state
+    if s.pending is Question.RESUME:
+        return t.carry_on()
+    if not s.in_progress and not s.finished:
+        return t.begin()
+    if s.pending is Question.PAIN_GATE:
         # Moving on without answering skips the massage: safe, and never read as "no".
-        return t.enter(t.state.step + 1, Line("gate/skipped"))
+        return t.enter(s.step + 1, Line("gate/skipped"))
     return t.forward()
 
 
@@ -299,6 +377,8 @@ def _previous(t: _Turn) -> Outcome:
 def _go_to(t: _Turn) -> Outcome:
     heard = t.event.value
     if heard is not None and heard.isdigit() and 1 <= int(heard) <= t.routine.total:
+        if not t.state.in_progress and not t.state.finished:
+            return t.begin(int(heard))
         return t.enter(int(heard))
     return t.stay(Line("nav/no_such_step", {"heard": heard}))
 
@@ -316,7 +396,7 @@ def _more(t: _Turn) -> Outcome:
     step = t.current
     if s.pending is Question.PAIN_GATE:
         return t.stay(Line("gate/why"))
-    if step is None or s.finished:
+    if step is None or s.finished or s.pending is not None:
         return _help(t)
     if s.hands_off:
         return t.stay(Line("safety/stopped_here"))
@@ -327,17 +407,29 @@ def _pause(t: _Turn) -> Outcome:
     return Outcome(t.state, (Line("bye/paused"),))
 
 
+def _resume(t: _Turn) -> Outcome:
+    return t.carry_on()
+
+
 def _help(t: _Turn) -> Outcome:
     return t.stay(Line("help/here"), Line("help/disclaimer"))
 
 
 def _stop(t: _Turn) -> Outcome:
-    return Outcome(replace(t.state, unclear=0), (Line("bye/stop"),))
+    s = t.state
+    # Stopping at "carry on or start over?" leaves the old place as it was.
+    kept = replace(s, unclear=0, pending=None if s.pending is Question.FORGET else s.pending)
+    return Outcome(kept, (Line("bye/stop"),))
 
 
 def _yes(t: _Turn) -> Outcome:
-    if t.state.pending is Question.PAIN_GATE:
+    s = t.state
+    if s.pending is Question.PAIN_GATE:
         return t.stop_massage("gate/yes")
+    if s.pending is Question.RESUME:
+        return t.carry_on()
+    if s.pending is Question.FORGET:
+        return Outcome(State(greeted=True), (Line("memory/forgotten"),), effects=(Forget(),))
     return t.stay(Line("stray/yes"))
 
 
@@ -349,6 +441,10 @@ def _no(t: _Turn) -> Outcome:
         cleared = replace(s, pending=None, unclear=0)
         return Outcome(cleared, (Line("gate/no"), Line(f"step/{step.id}")),
                        Line("prompt/step"), "step")
+    if s.pending is Question.RESUME:
+        return t.begin(1, Line("memory/fresh_start"))
+    if s.pending is Question.FORGET:
+        return t.with_state(replace(s, pending=None)).stay(Line("memory/kept"))
     return t.stay(Line("stray/no"))
 
 
@@ -360,7 +456,7 @@ def _unclear(t: _Turn) -> Outcome:
         if unclear >= MAX_UNCLEAR_GATE:
             return t.stop_massage("gate/unclear_stop")
         return Outcome(replace(s, unclear=unclear), (Line("gate/unclear"),), Line("gate/ask"))
-    if t.event.kind is Ev.UNSURE:
+    if t.event.kind is Ev.UNSURE and s.pending is None:
         return _help(t)
     misses = min(s.misses + 1, MAX_MISS_LEVEL)
     return t.with_state(replace(s, misses=misses)).stay(Line("fallback/miss", {"level": misses}))
@@ -369,11 +465,12 @@ def _unclear(t: _Turn) -> Outcome:
 def _hurts_more(t: _Turn) -> Outcome:
     s = t.state
     step = t.current
-    if s.pending is Question.PAIN_GATE or (step is not None and step.pain_gate and not s.finished):
+    in_massage = step is not None and step.pain_gate and s.in_progress
+    if s.pending is Question.PAIN_GATE or (in_massage and s.pending is None):
         return t.stop_massage("safety/stop_massage")
     if step is None or s.finished:
         return t.stay(Line("safety/hurts_more_general"), Line("safety/severe_pain_doctor"))
-    return t.with_state(replace(s, hands_off=True)).stay(
+    return t.with_state(replace(s, hands_off=True, pending=None)).stay(
         Line(f"safety/hurts_more/{step.id}"), Line("safety/severe_pain_doctor")
     )
 
@@ -381,7 +478,7 @@ def _hurts_more(t: _Turn) -> Outcome:
 def _red_flag(t: _Turn) -> Outcome:
     flag = t.event.value if t.event.value in t.routine.red_flags else None
     urgency = t.routine.red_flags[flag] if flag else "doctor"
-    stopped = replace(t.state, hands_off=t.state.step > 0, pending=None, unclear=0)
+    stopped = replace(t.state, hands_off=t.state.in_progress, pending=None, unclear=0)
     return t.with_state(stopped).stay(
         Line("safety/red_flag", {"flag": flag, "urgency": urgency})
     )
@@ -390,7 +487,7 @@ def _red_flag(t: _Turn) -> Outcome:
 def _keep_massaging(t: _Turn) -> Outcome:
     s = t.state
     step = t.current
-    if step is None or not step.pain_gate or s.finished:
+    if step is None or not step.pain_gate or not s.in_progress:
         return t.stay(Line("nav/not_massage_step"))
     if s.hands_off:
         return t.stay(Line("safety/no_more_massage"))
@@ -405,11 +502,18 @@ def _prevention(t: _Turn) -> Outcome:
     return t.stay(Line("info/prevention"))
 
 
+def _forget(t: _Turn) -> Outcome:
+    return Outcome(replace(t.state, pending=Question.FORGET, unclear=0), (),
+                   Line("memory/forget_ask"))
+
+
 def _error(t: _Turn) -> Outcome:
     return t.stay(Line("error/sorry"), Line("nav/where"))
 
 
 def _start_over(t: _Turn) -> Outcome:
+    if t.state.pending is Question.RESUME:
+        return t.begin(1, Line("memory/fresh_start"))
     return t.enter(1, Line("nav/starting_over"))
 
 
@@ -420,7 +524,7 @@ _TRANSITIONS = {
     Ev.SKIP: _next,
     Ev.PREVIOUS: _previous,
     Ev.REPEAT: _Turn.say_current,
-    Ev.RESUME: _Turn.say_current,
+    Ev.RESUME: _resume,
     Ev.START_OVER: _start_over,
     Ev.GO_TO: _go_to,
     Ev.WHERE_AM_I: _where_am_i,
@@ -438,6 +542,7 @@ _TRANSITIONS = {
     Ev.KEEP_MASSAGING: _keep_massaging,
     Ev.CHECKLIST: _checklist,
     Ev.PREVENTION: _prevention,
+    Ev.FORGET: _forget,
     Ev.ERROR: _error,
 }
 assert set(_TRANSITIONS) | {Ev.SESSION_ENDED} == set(Ev), "every event needs a transition"

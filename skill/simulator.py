@@ -16,6 +16,11 @@ from typing import Any
 from skill.speech import to_text
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 APPLICATION_ID = "amzn1.ask.skill.00000000-0000-0000-0000-cramp0coach00"
 
@@ -100,10 +105,12 @@ class Device:
 class Alexa:
     """Plays Alexa for one user: opens sessions, sends requests, keeps session attributes."""
 
-    def __init__(self, send: Send, *, locale: str = "en-US", device: Device | None = None) -> None:
+    def __init__(self, send: Send, *, locale: str = "en-US", device: Device | None = None,
+                 clock: Clock = utc_now) -> None:
         self.send = send
         self.locale = locale
         self.device = device or Device()
+        self.clock = clock
         self.session_id: str | None = None
         self.attributes: dict[str, Any] = {}
         self.last: Reply | None = None
@@ -146,7 +153,7 @@ class Alexa:
             self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
             self.attributes = {}
         request.setdefault("requestId", f"amzn1.echo-api.request.{uuid.uuid4()}")
-        request.setdefault("timestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        request.setdefault("timestamp", self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"))
         request.setdefault("locale", self.locale)
         envelope = {
             "version": "1.0",

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 import sys
+import tempfile
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +35,12 @@ ALLOWED_SSML_TAGS = {
 AMAZON_NS = "{http://www.amazon.com/ssml}"  # stands in for the amazon: prefix when parsing
 MAX_SPEECH_CHARS = 8000
 MAX_RESPONSE_BYTES = 24 * 1024
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The embedded store goes to a scratch folder, never the tester's own memory file."""
+    if "CRAMP_COACH_DB" not in os.environ:
+        os.environ["CRAMP_COACH_DB"] = str(Path(tempfile.mkdtemp()) / "memory.sqlite3")
 
 
 def load_lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -109,17 +120,40 @@ def send(
     return checked
 
 
-@pytest.fixture
-def alexa(send: Send) -> Iterator[Alexa]:
-    """Alexa for one test user on a speaker, en-US, talking to the Lambda entry point."""
-    yield Alexa(send, locale="en-US", device=Device())
+@dataclass
+class FakeClock:
+    """Request timestamps a test can move forward ("an hour later")."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def new_device() -> Device:
+    """A device of a user nobody else in the test run has."""
+    return Device(user_id=f"amzn1.ask.account.test-{uuid.uuid4()}")
 
 
 @pytest.fixture
-def make_alexa(send: Send) -> Callable[..., Alexa]:
-    """Alexa for another locale or device."""
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def alexa(send: Send, clock: FakeClock) -> Iterator[Alexa]:
+    """Alexa for a new user on a speaker, en-US, talking to the Lambda entry point."""
+    yield Alexa(send, locale="en-US", device=new_device(), clock=clock)
+
+
+@pytest.fixture
+def make_alexa(send: Send, clock: FakeClock) -> Callable[..., Alexa]:
+    """Alexa for another locale or device (a new user unless the device says otherwise)."""
 
     def make(locale: str = "en-US", device: Device | None = None) -> Alexa:
-        return Alexa(send, locale=locale, device=device or Device())
+        return Alexa(send, locale=locale, device=device or new_device(), clock=clock)
 
     return make

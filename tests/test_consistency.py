@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from skill.app import HANDLERS
+from skill.app import REQUEST_HANDLERS
 from skill.handlers.base import IntentFamily
 from skill.nlu import normalize, normalize_sample
 from skill.routine import load_routine
@@ -26,7 +26,7 @@ def language_model(path: Path) -> dict[str, Any]:
 
 
 def routed_intents() -> set[str]:
-    return {name for h in HANDLERS if isinstance(h, IntentFamily) for name in h.intents}
+    return {name for h in REQUEST_HANDLERS if issubclass(h, IntentFamily) for name in h.intents}
 
 
 def template_keys() -> set[str]:

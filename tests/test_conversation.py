@@ -225,12 +225,14 @@ def test_stop_and_cancel_keep_the_place(alexa: Alexa, intent: str, start: int) -
     assert reply.attributes["routine"]["step"] == start
 
 
-def test_stop_then_relaunch_opens_again(alexa: Alexa) -> None:
-    """After stopping, "open cramp coach" opens a new session that speaks a step."""
-    walk_to(alexa, 3)
+def test_stop_then_relaunch_offers_the_place(alexa: Alexa) -> None:
+    """After stopping at a step, "open cramp coach" offers to carry on from it."""
+    walk_to(alexa, 5)
     alexa.intent(STOP)
     reply = alexa.launch()
-    assert "Step 1 of 8" in reply.speech and not reply.ends_session
+    assert "Welcome back. You were at step 5: heat." in reply.speech
+    assert "carry on, or start over?" in reply.speech and not reply.ends_session
+    assert "Step 5 of 8" in alexa.intent(RESUME).speech
 
 
 def test_one_shot_start_opens_with_disclaimer_and_step_one(alexa: Alexa) -> None:

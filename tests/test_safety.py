@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from skill.simulator import Alexa, Device, Slot
+from skill.simulator import Alexa, Slot
 from tests.talk import (
     FALLBACK,
     GO_TO,
@@ -246,7 +246,7 @@ def test_emergency_number_follows_the_locale(
     make_alexa: Callable[..., Alexa], locale: str, number: str
 ) -> None:
     """The emergency number is the local one: 911, 999, 000, 112."""
-    alexa = make_alexa(locale=locale, device=Device())
+    alexa = make_alexa(locale=locale)
     assert f"call {number}" in alexa.launch().speech
     assert f"call {number}" in red_flag(alexa, "fall")
 

@@ -11,7 +11,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_intent_name, is_request_type
 from ask_sdk_model import Response
 
-from skill.conversation import converse
+from skill.conversation import Conversation
 from skill.routine import Ev, Event
 
 EventOf = Callable[[HandlerInput], Event]
@@ -22,7 +22,14 @@ def always(kind: Ev) -> EventOf:
     return lambda _handler_input: Event(kind)
 
 
-class IntentFamily(AbstractRequestHandler):
+class ConversationHandler(AbstractRequestHandler):
+    """A handler that turns its requests into events for the conversation."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
+
+
+class IntentFamily(ConversationHandler):
     """Handles exactly the intents in `intents`, each mapped to the event it means."""
 
     intents: ClassVar[Mapping[str, EventOf]] = {}
@@ -35,7 +42,7 @@ class IntentFamily(AbstractRequestHandler):
 
     def handle(self, handler_input: HandlerInput) -> Response:
         event = self.intents[str(get_intent_name(handler_input))](handler_input)
-        return converse(handler_input, event)
+        return self.conversation.reply(handler_input, event)
 
 
 def _slots(handler_input: HandlerInput) -> dict[str, Any]:

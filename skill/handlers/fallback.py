@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from ask_sdk_core.dispatch_components import AbstractExceptionHandler, AbstractRequestHandler
+from ask_sdk_core.dispatch_components import AbstractExceptionHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import get_request_type, is_request_type
 from ask_sdk_model import Response
 
-from skill.conversation import converse
-from skill.handlers.base import IntentFamily, always
+from skill.conversation import Conversation
+from skill.handlers.base import ConversationHandler, IntentFamily, always
 from skill.routine import Ev, Event
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ class FallbackIntents(IntentFamily):
     intents = {"AMAZON.FallbackIntent": always(Ev.FALLBACK)}
 
 
-class UnknownRequestHandler(AbstractRequestHandler):
+class UnknownRequestHandler(ConversationHandler):
     """Last in line: an intent or request type the skill has no handler for."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
@@ -29,12 +29,15 @@ class UnknownRequestHandler(AbstractRequestHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         log.info("unhandled request type %s", get_request_type(handler_input))
         if is_request_type("IntentRequest")(handler_input):
-            return converse(handler_input, Event(Ev.FALLBACK))
-        return converse(handler_input, Event(Ev.WHERE_AM_I))
+            return self.conversation.reply(handler_input, Event(Ev.FALLBACK))
+        return self.conversation.reply(handler_input, Event(Ev.WHERE_AM_I))
 
 
 class ErrorHandler(AbstractExceptionHandler):
     """Anything that raised: apologise briefly, say where the runner is, keep going."""
+
+    def __init__(self, conversation: Conversation) -> None:
+        self.conversation = conversation
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
         return True
@@ -42,4 +45,4 @@ class ErrorHandler(AbstractExceptionHandler):
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         # Request type only: user and device ids must not reach the logs at INFO.
         log.error("error handling %s", get_request_type(handler_input), exc_info=exception)
-        return converse(handler_input, Event(Ev.ERROR))
+        return self.conversation.reply(handler_input, Event(Ev.ERROR))

@@ -2,34 +2,32 @@
 
 from __future__ import annotations
 
-from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
-from skill.conversation import converse
-from skill.handlers.base import IntentFamily, always
+from skill.handlers.base import ConversationHandler, IntentFamily, always
 from skill.routine import Ev, Event
 
 
-class LaunchHandler(AbstractRequestHandler):
+class LaunchHandler(ConversationHandler):
     """"Alexa, open cramp coach": straight to the first instruction."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_request_type("LaunchRequest")(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return converse(handler_input, Event(Ev.LAUNCH))
+        return self.conversation.reply(handler_input, Event(Ev.LAUNCH))
 
 
-class SessionEndedHandler(AbstractRequestHandler):
+class SessionEndedHandler(ConversationHandler):
     """The session closed (silence, "exit", an error): keep the place, say nothing."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_request_type("SessionEndedRequest")(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return converse(handler_input, Event(Ev.SESSION_ENDED))
+        return self.conversation.reply(handler_input, Event(Ev.SESSION_ENDED))
 
 
 class SessionIntents(IntentFamily):
@@ -40,4 +38,5 @@ class SessionIntents(IntentFamily):
         "AMAZON.NavigateHomeIntent": always(Ev.STOP),
         "AMAZON.PauseIntent": always(Ev.PAUSE),
         "AMAZON.ResumeIntent": always(Ev.RESUME),
+        "ForgetMeIntent": always(Ev.FORGET),
     }

@@ -120,6 +120,24 @@ def chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.
     return 0
 
 
+def serve(args: argparse.Namespace) -> int:
+    from skill.web import serve as run_server  # lazy: the console needs no Flask
+
+    run_server(args.host, args.port, verify=not args.no_verify)
+    return 0
+
+
+def package(args: argparse.Namespace) -> int:
+    from skill.packaging import PackagingError, build  # lazy: pulls in ask-smapi-model
+
+    try:
+        build(args.dist)
+    except PackagingError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="cramp-coach", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -127,6 +145,15 @@ def parser() -> argparse.ArgumentParser:
     talk.add_argument("--locale", default="en-US")
     talk.add_argument("--url", help="talk to a running endpoint instead of the skill in process")
     talk.set_defaults(run=chat)
+    web = commands.add_parser("serve", help="serve the skill to Alexa over HTTP (flask-ask-sdk)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8080)
+    web.add_argument("--no-verify", action="store_true",
+                     help="accept unsigned requests: for the local console only, never for Alexa")
+    web.set_defaults(run=serve)
+    build = commands.add_parser("package", help="build dist/skill-package and dist/lambda.zip")
+    build.add_argument("--dist", default="dist")
+    build.set_defaults(run=package)
     return top
 
 

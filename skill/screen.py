@@ -1,0 +1,80 @@
+"""What a screen shows: APL RenderDocument directives for a step and for the checklist.
+
+The documents are `skill/apl/*.json`, read once from the package; every text they show comes
+from the caller (rendered from templates), so this module holds layout choices and no words.
+APL goes only to devices that declare `Alexa.Presentation.APL`: check `supports_apl` first.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import RequestEnvelope
+from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
+STEP_TOKEN = "cramp-coach-step"
+CHECKLIST_TOKEN = "cramp-coach-checklist"
+# The one data source the documents declare (mainTemplate.parameters).
+DATASOURCE = "payload"
+
+
+def supports_apl(source: HandlerInput | RequestEnvelope) -> bool:
+    """Whether the requesting device declares the APL interface (a screen that renders APL)."""
+    envelope = source.request_envelope if isinstance(source, HandlerInput) else source
+    context = getattr(envelope, "context", None)
+    system = getattr(context, "system", None)
+    device = getattr(system, "device", None)
+    interfaces = getattr(device, "supported_interfaces", None)
+    return getattr(interfaces, "alexa_presentation_apl", None) is not None
+
+
+@cache
+def _load(name: str) -> dict[str, Any]:
+    """A document from the package, never from the working directory; parsed once."""
+    document: dict[str, Any] = json.loads(
+        resources.files("skill").joinpath("apl", name).read_text(encoding="utf-8")
+    )
+    return document
+
+
+def document(name: str) -> dict[str, Any]:
+    """A fresh copy of a document, so no directive can alter the cached original."""
+    return copy.deepcopy(_load(name))
+
+
+def step_directive(*, number: int, total: int, title: str, instruction: str,
+                   timer: str | None, progress: str | None = None) -> RenderDocumentDirective:
+    """The step view: progress ("Step 3 of 8", a bar), title, instruction, a running timer.
+
+    `progress` is the caller's wording of "Step N of total" (skill/templates/*/screen/
+    progress.txt); without it the screen shows the language-neutral "N / total".
+    `timer` is the running timer as text ("12 minutes left"), or None to hide that line.
+    """
+    payload = {
+        "number": number,
+        "total": total,
+        # APL's `when` treats "" as false: the line is hidden rather than shown empty.
+        "progress": progress or "",
+        "title": title,
+        "instruction": instruction,
+        "timer": timer or "",
+    }
+    return _directive(STEP_TOKEN, "step.json", payload)
+
+
+def checklist_directive(*, title: str, items: list[str],
+                        disclaimer: str) -> RenderDocumentDirective:
+    """The checklist view: a title, one row per item, and the disclaimer."""
+    payload = {"title": title, "items": list(items), "disclaimer": disclaimer}
+    return _directive(CHECKLIST_TOKEN, "checklist.json", payload)
+
+
+def _directive(token: str, name: str, payload: dict[str, Any]) -> RenderDocumentDirective:
+    return RenderDocumentDirective(
+        token=token, document=document(name), datasources={DATASOURCE: payload}
+    )

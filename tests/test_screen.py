@@ -1,0 +1,242 @@
+"""The screens: APL documents whose every data binding resolves against what is sent with them.
+
+The documents are checked without a device: each `${...}` expression is parsed for the
+names it reads, every `payload.…` path is walked through the directive's own datasources, and
+every `@resource` must have a default for all viewports. APL is sent only where it is declared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_model import RequestEnvelope
+
+from skill import screen
+from skill.simulator import Device
+
+APL_DIR = Path(screen.__file__).parent / "apl"
+DOCUMENTS = ["step.json", "checklist.json"]
+CORE_COMPONENTS = {"Container", "Text", "Frame", "ScrollView"}
+# Names APL itself provides in data-binding expressions (not ours to resolve).
+APL_BUILTINS = {
+    "viewport", "environment", "resources", "data", "index", "ordinal", "length", "event",
+    "Math", "String", "Array", "Time", "elapsedTime", "localTime", "utcTime",
+    "true", "false", "null",
+}
+
+
+def step(**overrides: Any) -> Any:
+    args: dict[str, Any] = {"number": 3, "total": 8, "title": "The massage",
+                            "instruction": "Massage the cramping muscle with gentle pressure.",
+                            "timer": "12 minutes left", "progress": "Step 3 of 8"}
+    return screen.step_directive(**{**args, **overrides})
+
+
+def checklist() -> Any:
+    return screen.checklist_directive(
+        title="What you'll need",
+        items=["A cold compress", "An anti-inflammatory, such as ibuprofen or naproxen"],
+        disclaimer="Not a substitute for professional medical advice.",
+    )
+
+
+DIRECTIVES = {
+    "step with timer": (step(), "step.json"),
+    "step, no timer, no progress words": (step(timer=None, progress=None), "step.json"),
+    "checklist": (checklist(), "checklist.json"),
+}
+
+
+def strings(node: Any) -> Iterator[str]:
+    """Every string value anywhere in a JSON tree."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings(value)
+
+
+def components(node: Any) -> Iterator[dict[str, Any]]:
+    """Every component (an object with a type) under the main template."""
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), str):
+            yield node
+        for key in ("item", "items", "firstItem", "lastItem"):
+            children = node.get(key)
+            for child in children if isinstance(children, list) else [children]:
+                yield from components(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from components(child)
+
+
+EXPRESSION = re.compile(r"\$\{([^}]*)\}")
+LITERAL = re.compile(r"'[^']*'|\"[^\"]*\"")
+# A name not preceded by a dot (a root), then its .member and [index] steps.
+PATH = re.compile(r"(?<![\w.])([A-Za-z_]\w*)((?:\s*\.\s*[A-Za-z_]\w*|\[\d+\])*)")
+STEP = re.compile(r"\.\s*([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+def expression_paths(document: dict[str, Any]) -> Iterator[tuple[str, list[str | int]]]:
+    """(root, steps) for every name read by every ${...} expression in the document."""
+    for text in strings(document):
+        for expression in EXPRESSION.findall(text):
+            for root, rest in PATH.findall(LITERAL.sub("''", expression)):
+                steps: list[str | int] = [name or int(i) for name, i in STEP.findall(rest)]
+                yield root, steps
+
+
+def walk(data: Any, steps: list[str | int]) -> bool:
+    """Whether the path leads somewhere in the data (dict keys, list indexes)."""
+    for s in steps:
+        found = (isinstance(s, int) and isinstance(data, list) and s < len(data)) or (
+            isinstance(s, str) and isinstance(data, dict) and s in data)
+        if not found:
+            return False
+        data = data[s]
+    return True
+
+
+def bound_names(document: dict[str, Any]) -> set[str]:
+    return {b["name"] for c in components(document["mainTemplate"]) for b in c.get("bind", [])}
+
+
+def load(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((APL_DIR / name).read_text())
+    return document
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_document_has_the_apl_shape(name: str) -> None:
+    """Valid JSON, type APL with a version, one `payload` parameter, core components only."""
+    document = load(name)
+    assert document["type"] == "APL"
+    assert re.fullmatch(r"\d{4}\.\d|1\.\d+", document["version"])
+    assert document["mainTemplate"]["parameters"] == [screen.DATASOURCE]
+    assert "import" not in document  # nothing fetched at render time
+    types = {c["type"] for c in components(document["mainTemplate"])}
+    assert types and types <= CORE_COMPONENTS
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_every_resource_used_has_a_default_for_all_viewports(name: str) -> None:
+    """Each @name is defined in the unconditional resource block (overrides only refine)."""
+    document = load(name)
+    default = next(r for r in document["resources"] if "when" not in r)
+    defined = {n for kind, values in default.items() if isinstance(values, dict)
+               for n in values}
+    used = {s[1:] for s in strings(document["mainTemplate"]) if re.fullmatch(r"@\w+", s)}
+    assert used and used <= defined
+    for block in document["resources"]:
+        overridden = {n for values in block.values() if isinstance(values, dict) for n in values}
+        assert overridden <= defined
+
+
+@pytest.mark.parametrize("case", DIRECTIVES, ids=str)
+def test_every_binding_resolves_against_the_datasources_sent(case: str) -> None:
+    """Every payload.… path a ${...} reads exists in the datasources; other roots are APL's."""
+    directive, name = DIRECTIVES[case]
+    allowed = APL_BUILTINS | bound_names(directive.document)
+    read = list(expression_paths(directive.document))
+    assert any(root == "payload" for root, _ in read)
+    for root, steps in read:
+        if root == screen.DATASOURCE:
+            assert walk(directive.datasources[root], steps), f"unresolved: payload {steps}"
+        else:
+            assert root in allowed, f"unknown name in a binding: {root}"
+
+
+@pytest.mark.parametrize("case", DIRECTIVES, ids=str)
+def test_every_datum_sent_is_shown(case: str) -> None:
+    """No dead data: each payload field is read by the document."""
+    directive, _ = DIRECTIVES[case]
+    read = {steps[0] for root, steps in expression_paths(directive.document)
+            if root == screen.DATASOURCE and steps}
+    assert read == set(directive.datasources[screen.DATASOURCE])
+
+
+def test_step_view_carries_the_callers_text_verbatim() -> None:
+    """Number, total, title, instruction, progress and timer reach the screen unchanged."""
+    payload = step().datasources["payload"]
+    assert payload == {"number": 3, "total": 8, "title": "The massage",
+                       "instruction": "Massage the cramping muscle with gentle pressure.",
+                       "timer": "12 minutes left", "progress": "Step 3 of 8"}
+
+
+def test_no_timer_hides_the_timer_line() -> None:
+    """Without a timer the payload's timer is empty, which the timer line's `when` hides."""
+    directive = step(timer=None)
+    assert directive.datasources["payload"]["timer"] == ""
+    timer_lines = [c for c in components(directive.document["mainTemplate"])
+                   if c.get("text") == "${payload.timer}"]
+    assert [c.get("when") for c in timer_lines] == ["${payload.timer}"]
+
+
+@pytest.mark.parametrize("case", DIRECTIVES, ids=str)
+def test_serialized_directive_carries_the_documents_content(case: str) -> None:
+    """On the wire: a RenderDocument whose document is exactly the file, and the payload."""
+    directive, name = DIRECTIVES[case]
+    wire = json.loads(json.dumps(DefaultSerializer().serialize(directive)))
+    assert wire["type"] == "Alexa.Presentation.APL.RenderDocument"
+    assert wire["token"] in (screen.STEP_TOKEN, screen.CHECKLIST_TOKEN)
+    assert wire["document"] == load(name)
+    assert wire["datasources"] == directive.datasources
+    assert len(json.dumps(wire).encode()) < 12 * 1024  # leaves room in Alexa's 24 KB response
+
+
+def test_directives_never_share_or_alter_the_loaded_document() -> None:
+    """Changing one directive's document leaves the next one as the file says."""
+    first = step()
+    first.document["mainTemplate"]["parameters"].append("changed")
+    assert step().document == load("step.json")
+
+
+def envelope(interfaces: dict[str, Any], **context: Any) -> RequestEnvelope:
+    device = Device(interfaces=interfaces, extra_context=context)
+    raw = {
+        "version": "1.0",
+        "context": device.context(),
+        "request": {"type": "LaunchRequest", "requestId": "r1", "locale": "en-US",
+                    "timestamp": "2024-05-01T10:00:00Z"},
+    }
+    parsed: RequestEnvelope = DefaultSerializer().deserialize(json.dumps(raw), RequestEnvelope)
+    return parsed
+
+
+APL = {"Alexa.Presentation.APL": {"runtime": {"maxVersion": "2023.3"}}}
+
+
+@pytest.mark.parametrize(("interfaces", "context", "expected"), [
+    (APL, {}, True),
+    ({}, {}, False),
+    ({"AudioPlayer": {}}, {}, False),
+    ({"Alexa.Presentation.APLT": {"runtime": {"maxVersion": "1.0"}}}, {}, False),
+    ({}, {"Automotive": {}}, False),
+], ids=["screen", "speaker", "audio only", "character display", "car"])
+def test_supports_apl_only_where_the_device_declares_it(
+    interfaces: dict[str, Any], context: dict[str, Any], expected: bool
+) -> None:
+    """APL goes to devices declaring Alexa.Presentation.APL, from an envelope or handler input."""
+    request = envelope(interfaces, **context)
+    assert screen.supports_apl(request) is expected
+    assert screen.supports_apl(HandlerInput(request_envelope=request)) is expected
+
+
+def test_supports_apl_is_false_without_a_device_in_the_context() -> None:
+    """A request with no context (a malformed or test request) never gets APL."""
+    bare: RequestEnvelope = DefaultSerializer().deserialize(
+        json.dumps({"version": "1.0", "request": {"type": "LaunchRequest", "requestId": "r",
+                                                  "timestamp": "2024-05-01T10:00:00Z"}}),
+        RequestEnvelope,
+    )
+    assert screen.supports_apl(bare) is False

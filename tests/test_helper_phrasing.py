@@ -64,12 +64,16 @@ ARGS: dict[str, list[dict[str, Any]]] = {
     "open/welcome": [{"first_time": True}, {"first_time": False}],
     "safety/red_flag": [*_FLAGS, {"flag": None, "urgency": "doctor"}],
     "memory/welcome_back": [
-        {"stale": stale, "hours": hours, "days": days, "was_asking": asking}
+        {"stale": stale, "hours": hours, "days": days, "was_asking": asking, "timer": timer}
         for stale, hours, days in [(False, 0, 0), (True, 13, 0), (True, 30, 1), (True, 80, 3)]
         for asking in (None, "pain_gate")
+        for timer in (None, {"minutes": 6, "purpose": "cold"}, {"minutes": 1, "purpose": "wait"})
     ],
     "memory/frequent": [{"count": 3}],
     "card/step": [{"instruction": "Put a cold compress on the muscle."}],
+    "cold/come_back": [{"minutes": 40}],
+    "cold/round": [{"round": 2}],
+    "timer/announce": [{"purpose": p, "round": 2} for p in ("cold", "heat", "wait")],
 }
 
 
@@ -105,7 +109,9 @@ def renders(template: Template) -> tuple[Rendered, ...]:
                 try:
                     original = render(template, locale, state, args, None)
                 except UndefinedError:
-                    continue  # a state the routine never speaks this key in (no step yet)
+                    if state.step == 0:
+                        continue  # a key that names the step is never spoken before step 1
+                    raise  # ARGS lacks a value this template needs: add it
                 helper = render(template, locale, state, args, VARIANT)
                 out.append(Rendered(template.key, to_text(original), to_text(helper), helper,
                                     _where(locale, state, args)))
@@ -188,7 +194,7 @@ YOUR_BODY = re.compile(
 )
 # Sentences that, as the first words, instruct the listener to act on their own leg.
 RUNNER_IMPERATIVES = (
-    "stop running", "straighten", "pull your", "drink", "rest the", "take it", "take them",
+    "stop running", "straighten", "pull your", "drink", "rest the", "take it as", "take them",
     "run again", "soak", "walk home", "sit down", "step off", "ease off", "keep resting",
 )
 

@@ -20,6 +20,8 @@ from skill.handlers.info import InfoIntents
 from skill.handlers.navigation import NavigationIntents
 from skill.handlers.safety import SafetyIntents
 from skill.handlers.session import LaunchHandler, SessionEndedHandler, SessionIntents
+from skill.handlers.timers import PermissionAnswerHandler, TimerIntents
+from skill.http_client import HttpApiClient
 from skill.memory import store_from_env
 
 # In the order they are asked; only the last one's place matters: it takes what nobody did.
@@ -30,6 +32,8 @@ REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
     NavigationIntents,
     AnswerIntents,
     SafetyIntents,
+    TimerIntents,
+    PermissionAnswerHandler,
     InfoIntents,
     FallbackIntents,
     UnknownRequestHandler,
@@ -48,7 +52,7 @@ def build_skill(
 ) -> CustomSkill:
     """The Cramp Coach skill. `store` defaults to the environment's (SQLite or DynamoDB)."""
     conversation = Conversation(store=store_from_env() if store is _FROM_ENV else store)
-    builder = CustomSkillBuilder(api_client=api_client)
+    builder = CustomSkillBuilder(api_client=api_client or HttpApiClient())
     for handler in REQUEST_HANDLERS:
         builder.add_request_handler(handler(conversation))
     builder.add_exception_handler(ErrorHandler(conversation))

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import re
 import sys
+import threading
+import time
 import urllib.request
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from skill.nlu import Understanding, Understood
-from skill.simulator import Alexa, Reply, Send
+from skill.simulator import Alexa, Device, Reply, Send
+from skill.standins.timers_api import StandInTimer, TimersApiStandIn
+from skill.timers import TIMERS_PERMISSION_SCOPE
+
+CONSOLE_TOKEN = "cramp-coach-console"
 
 
 def local_transport() -> Send:
@@ -37,22 +46,53 @@ def http_transport(url: str) -> Send:
 
 
 class Console:
-    """A chat loop: each typed line becomes what Alexa would send, each reply is shown."""
+    """A chat loop: each typed line becomes what Alexa would send, each reply is shown.
 
-    def __init__(self, alexa: Alexa, understanding: Understanding, out: TextIO) -> None:
+    Alexa's Timers API runs as a local stand-in, so timers really count down while the
+    console waits and their announcements print when they go off. When the skill asks for
+    the timers permission, the next line answers Alexa's own question (yes or no).
+    """
+
+    def __init__(self, alexa: Alexa, understanding: Understanding, out: TextIO,
+                 timers_api: TimersApiStandIn | None = None) -> None:
         self.alexa = alexa
         self.understanding = understanding
         self.out = out
+        self.timers_api = timers_api
         self.silences = 0
+        self.asking_permission = False
+        self._lock = threading.Lock()
 
     def hear(self, line: str) -> None:
         heard = self.understanding.understand(line)
+        if self.asking_permission:
+            self.asking_permission = False
+            self.show(self._permission_answer(heard))
+            return
         if heard.kind == "silence":
             self._silence()
             return
         self.silences = 0
         reply = self._dispatch(heard)
         self.show(reply)
+
+    def _permission_answer(self, heard: Understood) -> Reply:
+        """Alexa's permission dialog, answered by typing: yes grants the stand-in's token."""
+        answer = {"AMAZON.YesIntent": "ACCEPTED", "AMAZON.NoIntent": "DENIED"}.get(
+            heard.intent or "", "NOT_ANSWERED")
+        if answer == "ACCEPTED" and self.timers_api is not None:
+            self.timers_api.grant(self.alexa.device.api_access_token)
+        return self.alexa.request({
+            "type": "Connections.Response", "name": "AskFor",
+            "status": {"code": "200", "message": "OK"},
+            "payload": {"permissionScope": TIMERS_PERMISSION_SCOPE, "status": answer,
+                        "isCardThrown": False},
+            "token": "cramp-coach-timers",
+        })
+
+    def announce(self, timer: StandInTimer, text: str) -> None:
+        """A timer went off on the (stand-in) device."""
+        self.print(f"\n  [timer] {timer.label}: {text}")
 
     def _dispatch(self, heard: Understood) -> Reply:
         if heard.kind == "launch":
@@ -82,6 +122,11 @@ class Console:
 
     def show(self, reply: Reply) -> None:
         self.print(f"Alexa: {reply.speech}")
+        if reply.hands_over:
+            self.asking_permission = True
+            self.print("Alexa (its own words): Do you allow Cramp Coach to create timers? "
+                       "Say yes or no.")
+            return
         if reply.reprompt:
             self.print(f"  (if you say nothing: {reply.reprompt})")
         card = reply.card
@@ -94,17 +139,40 @@ class Console:
             self.print("  (session ended)")
 
     def print(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        with self._lock:  # timer announcements print from the stand-in's thread
+            print(text, file=self.out, flush=True)
+
+
+_WAIT = re.compile(r"^/wait\s+(\d+(?:\.\d+)?)$")
 
 
 def chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    # The skill's own logs (a timer refused, a store unreachable) only with --verbose.
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
+                        format="  (log) %(name)s: %(message)s")
     send = http_transport(args.url) if args.url else local_transport()
-    console = Console(Alexa(send, locale=args.locale),
-                      Understanding.for_locale(args.locale), out)
+    seconds_per_minute = 1.0 if args.fast else 60.0
+    granted = {CONSOLE_TOKEN} if args.timers_allowed else set()
+    with TimersApiStandIn(tokens=granted, locale=args.locale,
+                          seconds_per_minute=seconds_per_minute) as api:
+        device = Device(api_endpoint=api.url, api_access_token=CONSOLE_TOKEN)
+        # The skill reads time from request timestamps: give it the stand-in's (sped-up) clock.
+        alexa = Alexa(send, locale=args.locale, device=device,
+                      clock=lambda: datetime.fromtimestamp(api.clock.now(), UTC))
+        console = Console(alexa, Understanding.for_locale(args.locale), out, api)
+        api.on_fire = console.announce
+        _talk(console, stdin, out, fast=args.fast)
+        if console.alexa.in_session:
+            console.alexa.end_session("USER_INITIATED")
+    return 0
+
+
+def _talk(console: Console, stdin: TextIO, out: TextIO, *, fast: bool) -> None:
     interactive = stdin.isatty()
     if interactive:
-        console.print("Cramp Coach console. Type what you would say to Alexa, e.g. "
-                      "'open cramp coach'. An empty line is silence; Ctrl-D quits.")
+        console.print("Cramp Coach console. Type what you would say to Alexa, e.g. 'open cramp "
+                      "coach'. An empty line is silence; /wait N waits N seconds; Ctrl-D quits."
+                      + (" Timers run a minute per second." if fast else ""))
     while True:
         if interactive:
             out.write("you> ")
@@ -114,10 +182,11 @@ def chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.
             break
         if not interactive:
             console.print(f"you> {line.strip()}")
-        console.hear(line)
-    if console.alexa.in_session:
-        console.alexa.end_session("USER_INITIATED")
-    return 0
+        wait = _WAIT.match(line.strip())
+        if wait:
+            time.sleep(float(wait.group(1)))  # lets timers go off in scripted demos
+        elif not line.lstrip().startswith("#"):
+            console.hear(line)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -144,6 +213,11 @@ def parser() -> argparse.ArgumentParser:
     talk = commands.add_parser("chat", help="talk to the skill by typing")
     talk.add_argument("--locale", default="en-US")
     talk.add_argument("--url", help="talk to a running endpoint instead of the skill in process")
+    talk.add_argument("--fast", action="store_true",
+                      help="timers count a minute per second, for demos")
+    talk.add_argument("--verbose", action="store_true", help="show the skill's logs")
+    talk.add_argument("--timers-allowed", action="store_true",
+                      help="start with the timers permission granted (else Alexa asks)")
     talk.set_defaults(run=chat)
     web = commands.add_parser("serve", help="serve the skill to Alexa over HTTP (flask-ask-sdk)")
     web.add_argument("--host", default="127.0.0.1")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -22,10 +23,27 @@ from typing import Any
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
-from ask_sdk_model.ui import SimpleCard
+from ask_sdk_model.interfaces.connections import SendRequestDirective
+from ask_sdk_model.ui import AskForPermissionsConsentCard, SimpleCard
 
+from skill import timers
 from skill.memory import VERSION_KEY, StoreConflict, StoreError
-from skill.routine import Event, Forget, Line, Outcome, Routine, State, advance, load_routine
+from skill.routine import (
+    ChangeTimer,
+    ConsentCard,
+    Ev,
+    Event,
+    Forget,
+    Line,
+    Outcome,
+    Question,
+    Routine,
+    SetTimer,
+    State,
+    TimerCall,
+    advance,
+    load_routine,
+)
 from skill.speech import DEFAULT_LOCALE, Voice, to_text
 
 log = logging.getLogger(__name__)
@@ -34,15 +52,21 @@ log = logging.getLogger(__name__)
 STATE_KEY = "routine"
 # How often a turn is replayed after a conflicting save before the session's answer stands.
 MAX_ATTEMPTS = 3
+# The token Alexa hands back with its answer to the permission question.
+PERMISSION_TOKEN = "cramp-coach-timers"
+
+TimerServiceFor = Callable[[HandlerInput], timers.TimerService]
 
 
 class Conversation:
-    """Answers requests for one skill: its routine, and (optionally) a per-user store."""
+    """Answers requests for one skill: its routine, a per-user store, the Timers API."""
 
     def __init__(self, store: AbstractPersistenceAdapter | None = None,
-                 routine: Routine | None = None) -> None:
+                 routine: Routine | None = None,
+                 timer_service: TimerServiceFor = timers.TimerService.from_handler_input) -> None:
         self.store = store
         self.routine = routine or load_routine()
+        self.timer_service = timer_service
 
     def reply(self, handler_input: HandlerInput, event: Event) -> Response:
         """Answer one request: the routine decides, the templates speak."""
@@ -52,7 +76,47 @@ class Conversation:
             outcome = advance(memory.load(), event, self.routine)
             if memory.keep(outcome):
                 break
+        if any(isinstance(e, TimerCall) for e in outcome.effects):
+            # Only once the turn's state is safely kept: a replayed turn must not set two timers.
+            outcome = self._call_timers(handler_input, outcome, event.at)
+            memory.keep(outcome, overwrite=True)
         return present(handler_input, outcome, self.routine)
+
+    def _call_timers(self, handler_input: HandlerInput, outcome: Outcome, at: float) -> Outcome:
+        """Carry out the timer calls; each result is an event the routine answers at once."""
+        service = self.timer_service(handler_input)
+        calls = [e for e in outcome.effects if isinstance(e, TimerCall)]
+        while calls:
+            voice = Voice(locale_of(handler_input), outcome.state, self.routine)
+            result = _timer_call(service, calls.pop(0), voice)
+            later = advance(outcome.state, Event(Ev.TIMER_RESULT, at=at, data=result),
+                            self.routine)
+            outcome = outcome.then(later)
+            calls += [e for e in later.effects if isinstance(e, TimerCall)]
+        return outcome
+
+
+def _timer_call(service: timers.TimerService, call: TimerCall, voice: Voice) -> dict[str, Any]:
+    """One call to the Timers API, its outcome as plain data for the routine."""
+    if isinstance(call, SetTimer):
+        purpose = call.purpose.value
+        made = service.create(
+            call.minutes,
+            label=voice.text("timer/label", purpose=purpose, round=call.round),
+            announcement=voice.text("timer/announce", purpose=purpose),
+            locale=voice.context["locale"],
+        )
+        data: dict[str, Any] = {"op": "create", "purpose": purpose, "minutes": call.minutes}
+        if isinstance(made, timers.TimerSet):
+            return {**data, "result": "set", "id": made.id}
+        if isinstance(made, timers.PermissionNeeded):
+            return {**data, "result": "permission"}
+        return {**data, "result": "failed", "reason": made.reason}
+    assert isinstance(call, ChangeTimer)
+    change = {"cancel": service.cancel, "pause": service.pause, "resume": service.resume}
+    done = change[call.op](call.timer.id)
+    result = {timers.Done: "done", timers.NotFound: "not_found"}.get(type(done), "failed")
+    return {"op": call.op, "timer": call.timer.to_dict(), "result": result, "quiet": call.quiet}
 
 
 class _Memory:
@@ -92,8 +156,12 @@ class _Memory:
         return replace(stored, greeted=in_session.greeted, misses=in_session.misses,
                        unclear=in_session.unclear)
 
-    def keep(self, outcome: Outcome) -> bool:
-        """Keep the new state; False when another request saved first and the turn must rerun."""
+    def keep(self, outcome: Outcome, *, overwrite: bool = False) -> bool:
+        """Keep the new state; False when another request saved first and the turn must rerun.
+
+        `overwrite`: the turn already happened (a timer was set): save over a newer record
+        rather than replay it.
+        """
         self.session[STATE_KEY] = outcome.state.to_dict()
         if self.store is None:
             return True
@@ -107,11 +175,25 @@ class _Memory:
             self.store.save_attributes(self.envelope, record)
             self.session[VERSION_KEY] = record[VERSION_KEY]
         except StoreConflict:
+            if overwrite:
+                return self._save_over(outcome)
             log.info("another request saved first; replaying the turn on its state")
             self.reload = self.conflicted = True
             return False
         except StoreError as error:
             log.warning("memory not saved, the session still has it: %s", error)
+        return True
+
+
+    def _save_over(self, outcome: Outcome) -> bool:
+        assert self.store is not None
+        try:
+            latest = self.store.get_attributes(self.envelope)
+            record = {STATE_KEY: outcome.state.to_dict(), VERSION_KEY: latest.get(VERSION_KEY)}
+            self.store.save_attributes(self.envelope, record)
+            self.session[VERSION_KEY] = record[VERSION_KEY]
+        except StoreError as error:
+            log.warning("memory not saved after a timer call: %s", error)
         return True
 
 
@@ -141,19 +223,36 @@ def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> 
     voice = Voice(locale_of(handler_input), outcome.state, routine)
     spoken = (*outcome.lines, outcome.prompt) if outcome.prompt else outcome.lines
     builder.speak(voice.ssml(*spoken))
-    if outcome.prompt is not None:
-        builder.ask(voice.ssml(outcome.prompt))
-    builder.set_should_end_session(outcome.ends_session)
-    if outcome.card is not None:
+    if outcome.hands_over:
+        # Alexa asks the permission question itself and answers with Connections.Response.
+        builder.add_directive(SendRequestDirective(
+            name="AskFor", payload=PERMISSION_REQUEST, token=PERMISSION_TOKEN))
+    else:
+        if outcome.prompt is not None:
+            builder.ask(voice.ssml(outcome.prompt))
+        builder.set_should_end_session(outcome.ends_session)
+    if any(isinstance(e, ConsentCard) for e in outcome.effects):
+        builder.set_card(AskForPermissionsConsentCard(permissions=[timers.TIMERS_PERMISSION_SCOPE]))
+    elif outcome.card is not None:
         builder.set_card(_card(voice, outcome))
     return builder.response
+
+
+PERMISSION_REQUEST: dict[str, object] = {
+    "@type": "AskForPermissionsConsentRequest",
+    "@version": "2",
+    "permissionScopes": [
+        {"permissionScope": timers.TIMERS_PERMISSION_SCOPE, "consentLevel": "ACCOUNT"}
+    ],
+}
 
 
 def _card(voice: Voice, outcome: Outcome) -> SimpleCard:
     if outcome.card == "step":
         # Before the pain question is answered, the card shows the question, not the massage.
         step = voice.context["step"]
-        shown = Line("gate/ask") if outcome.state.pending else Line(f"step/{step}")
+        gate = outcome.state.pending is Question.PAIN_GATE
+        shown = Line("gate/ask") if gate else Line(f"step/{step}")
         text = voice.text("card/step", instruction=to_text(voice.ssml(shown)))
     else:
         text = voice.text(f"card/{outcome.card}")

@@ -140,13 +140,39 @@ class Understanding:
                     return None  # only words the type knows fill a custom slot here
                 slots[name] = Slot(value, resolved, custom_type=slot_type)
             elif slot_type == "AMAZON.NUMBER":
-                slots[name] = Slot(str(_NUMBERS.get(value, value)))
+                number = _number(value)
+                if number is None:
+                    return None  # Alexa fills a number slot only with a number
+                slots[name] = Slot(str(number))
+            elif slot_type == "AMAZON.DURATION":
+                duration = _duration(value)
+                if duration is None:
+                    return None
+                slots[name] = Slot(duration)
             elif slot_type == "AMAZON.Ordinal":
                 number = _ORDINALS.get(value)
                 slots[name] = Slot(str(number) if number is not None else value)
             else:
                 slots[name] = Slot(value)
         return slots
+
+
+def _number(words: str) -> int | None:
+    if words.isdigit():
+        return int(words)
+    return _NUMBERS.get(words)
+
+
+_DURATION = re.compile(r"^(\w+) (minute|minutes|hour|hours)$")
+
+
+def _duration(words: str) -> str | None:
+    """"twenty minutes" -> "PT20M", as AMAZON.DURATION resolves it."""
+    match = _DURATION.match(words)
+    number = _number(match.group(1)) if match else None
+    if match is None or number is None:
+        return None
+    return f"PT{number}{'H' if match.group(2).startswith('hour') else 'M'}"
 
 
 def normalize_sample(sample: str) -> str:

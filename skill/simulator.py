@@ -71,7 +71,12 @@ class Reply:
 
     @property
     def ends_session(self) -> bool:
-        return self.response.get("shouldEndSession") is not False
+        return self.response.get("shouldEndSession") is not False and not self.hands_over
+
+    @property
+    def hands_over(self) -> bool:
+        """The skill handed the next turn to Alexa (the permission question)."""
+        return any(d.get("type") == "Connections.SendRequest" for d in self.directives)
 
     @property
     def attributes(self) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from skill.simulator import Alexa, Device, Reply, Send
+from skill.standins.timers_api import TimersApiStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -37,10 +38,20 @@ MAX_SPEECH_CHARS = 8000
 MAX_RESPONSE_BYTES = 24 * 1024
 
 
+# One stand-in of Alexa's Timers API on 127.0.0.1 for the whole run: every test device's
+# apiEndpoint points at it, so no test can ever reach Amazon.
+TIMERS_API = TimersApiStandIn()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The embedded store goes to a scratch folder, never the tester's own memory file."""
     if "CRAMP_COACH_DB" not in os.environ:
         os.environ["CRAMP_COACH_DB"] = str(Path(tempfile.mkdtemp()) / "memory.sqlite3")
+    TIMERS_API.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    TIMERS_API.stop()
 
 
 def load_lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -85,6 +96,11 @@ def check_response(request: dict[str, Any], raw: dict[str, Any]) -> None:
     assert speech and speech["type"] == "SSML", "every answer speaks"
     check_ssml(speech["ssml"])
     reprompt = response.get("reprompt")
+    directives = [d.get("type") for d in response.get("directives") or []]
+    if "Connections.SendRequest" in directives:
+        # Handing over to Alexa's permission question: Alexa speaks next, not the skill.
+        assert not reprompt and response.get("shouldEndSession") is not False
+        return
     if response.get("shouldEndSession") is False:
         assert reprompt, "a response that waits for an answer needs a reprompt"
         check_ssml(reprompt["outputSpeech"]["ssml"])
@@ -133,9 +149,10 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-def new_device() -> Device:
-    """A device of a user nobody else in the test run has."""
-    return Device(user_id=f"amzn1.ask.account.test-{uuid.uuid4()}")
+def new_device(timers_api: TimersApiStandIn = TIMERS_API) -> Device:
+    """A device of a user nobody else in the test run has, its timers on the stand-in."""
+    return Device(user_id=f"amzn1.ask.account.test-{uuid.uuid4()}", api_endpoint=timers_api.url,
+                  api_access_token=f"token-{uuid.uuid4()}")
 
 
 @pytest.fixture

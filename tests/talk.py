@@ -53,8 +53,11 @@ def walk_to(alexa: Alexa, step: int, *, answer_gate: bool = True) -> Reply:
     reply = alexa.launch()
     while step_of(reply) < step:
         reply = alexa.intent(NEXT)
-        if reply.attributes["routine"]["pending"] == "pain_gate" and step_of(reply) < step:
+        pending = reply.attributes["routine"]["pending"]
+        if pending == "pain_gate" and step_of(reply) < step:
             reply = alexa.intent(NO)
+        elif pending == "cramp_gone":
+            reply = alexa.intent(YES)
     if answer_gate and reply.attributes["routine"]["pending"] == "pain_gate":
         reply = alexa.intent(NO)
     assert step_of(reply) == step

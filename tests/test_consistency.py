@@ -11,7 +11,7 @@ import pytest
 
 from skill.app import REQUEST_HANDLERS
 from skill.handlers.base import IntentFamily
-from skill.nlu import normalize, normalize_sample
+from skill.nlu import Understanding, normalize, normalize_sample
 from skill.routine import load_routine
 from skill.speech import TEMPLATES
 
@@ -63,10 +63,19 @@ def test_templates_suggest_phrases() -> None:
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
 def test_every_suggested_phrase_is_a_sample_utterance(model: Path) -> None:
-    """Never offer an option that leads nowhere: each hint is a sample in every locale's model."""
+    """Never offer an option that leads nowhere: each hint matches a sample in every model.
+
+    A hint matches a literal sample, or a sample with a slot that the phrase fills
+    ("twenty" fills "{minutes}").
+    """
+    understanding = Understanding(json.loads(model.read_text()))
     samples = {normalize_sample(s) for i in language_model(model)["intents"]
                for s in i.get("samples", [])}
-    missing = {p for p in suggested_phrases() if normalize(p) not in samples}
+    missing = {
+        p for p in suggested_phrases()
+        if normalize(p) not in samples
+        and understanding.understand(p).intent in (None, "AMAZON.FallbackIntent")
+    }
     assert not missing, f"suggested but not in {model.name}: {sorted(missing)}"
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -25,13 +28,17 @@ what step am I on
 how many steps are left
 ready
 next
+next
 """
 
 
-def chat(script: str, *args: str) -> str:
+def chat(script: str, *args: str, db: Path | None = None) -> str:
+    """Run the console on a script; a fresh memory file unless one is given."""
+    db = db or Path(tempfile.mkdtemp()) / "memory.sqlite3"
     done = subprocess.run(
         [sys.executable, "-m", "skill.cli", "chat", *args],
         input=script, capture_output=True, text=True, timeout=60, check=True,
+        env={**os.environ, "CRAMP_COACH_DB": str(db)},
     )
     return done.stdout
 

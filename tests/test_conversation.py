@@ -67,8 +67,9 @@ def test_full_routine_from_launch_to_wrap_up(alexa: Alexa) -> None:
         reply = alexa.intent(NO if "getting worse?" in reply.speech else NEXT)
         if not reply.ends_session:
             spoken_steps.append(step_of(reply))
-    # Step 3 twice: the pain question, then the massage.
-    assert spoken_steps == [1, 2, 3, 3, 4, 5, 6, 7, 8]
+    # Step 3 twice: the pain question, then the massage; step 4 twice: the compress, then
+    # "is the cramping completely gone?" (next moves on to the heat).
+    assert spoken_steps == [1, 2, 3, 3, 4, 4, 5, 6, 7, 8]
     assert "That's all 8 steps" in reply.speech
     assert "endurance training or plyometrics" in reply.speech
     assert "after every run" in reply.speech and "health professional" in reply.speech

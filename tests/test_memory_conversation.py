@@ -285,15 +285,15 @@ def _envelope(alexa: Alexa) -> Any:
 def test_two_devices_at_once_lose_no_progress(user: Callable[..., Alexa]) -> None:
     """Kitchen and bedroom Echo in the same routine: a turn on a stale session is replayed."""
     kitchen, bedroom = user("amzn1.ask.device.KITCHEN"), user("amzn1.ask.device.BEDROOM")
-    walk_to(kitchen, 4)
+    walk_to(kitchen, 5)
     bedroom.launch()
-    assert step_of(bedroom.intent(YES)) == 4
-    assert step_of(bedroom.intent(NEXT)) == 5
+    assert step_of(bedroom.intent(YES)) == 5
     assert step_of(bedroom.intent(NEXT)) == 6
-    # The kitchen session still thinks it is at step 4; its "next" builds on the bedroom's 6.
+    assert step_of(bedroom.intent(NEXT)) == 7
+    # The kitchen session still thinks it is at step 5; its "next" builds on the bedroom's 7.
     reply = kitchen.intent(NEXT)
-    assert "Step 7 of 8" in reply.speech
-    assert "You were at step 7" in user().launch().speech
+    assert "Step 8 of 8" in reply.speech
+    assert "You were at step 8" in user().launch().speech
 
 
 @pytest.mark.parametrize("failing", ["reads", "writes", "both"])

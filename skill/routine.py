@@ -787,7 +787,7 @@ def _change_timer(op: str) -> Callable[[_Turn], Outcome]:
         timer = _live_timer(t)
         if timer is None:
             return t.stay(Line("timer/none"))
-        if (op == "pause") == bool(timer.paused_left):  # already as asked
+        if op != "cancel" and (op == "pause") == bool(timer.paused_left):  # already so
             return t.stay(t.time_left(timer))
         return Outcome(t.state, (), t.prompt_here(), effects=(ChangeTimer(op, timer),))
 
@@ -828,11 +828,13 @@ def _timer_changed(t: _Turn, timer: Timer, result: object, op: str, quiet: bool)
     if result == "done" and op == "pause":
         paused = replace(timer, paused_left=max(1.0, timer.left(t.now)))
         return t.with_state(replace(s, timers=(*others, paused))).stay(
-            Line("timer/changed", {"op": "pause", "purpose": timer.purpose.value}))
+            Line("timer/changed", {"op": "pause", "purpose": timer.purpose.value,
+                                   "result": result}))
     if result == "done" and op == "resume":
         running = replace(timer, ends_at=t.now + timer.paused_left, paused_left=0.0)
         return t.with_state(replace(s, timers=(*others, running))).stay(
-            Line("timer/changed", {"op": "resume", "purpose": timer.purpose.value}))
+            Line("timer/changed", {"op": "resume", "purpose": timer.purpose.value,
+                                   "result": result}))
     if result in ("done", "not_found"):  # cancelled, or it had already gone off
         gone = t.with_state(replace(s, timers=others))
         if quiet:

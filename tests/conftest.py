@@ -108,7 +108,9 @@ def check_response(request: dict[str, Any], raw: dict[str, Any]) -> None:
         assert not reprompt, "a response with no prompt must end the session"
         assert response.get("shouldEndSession") is True
     card = response.get("card")
-    if card:
+    if card and card.get("type") == "AskForPermissionsConsent":
+        assert card.get("permissions")
+    elif card:
         assert card.get("title") and len(card.get("content", "")) <= 8000
 
 

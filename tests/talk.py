@@ -29,6 +29,11 @@ KEEP_MASSAGING = "KeepMassagingIntent"
 CHECKLIST = "ChecklistIntent"
 PREVENTION = "PreventionIntent"
 START = "StartRoutineIntent"
+SET_TIMER = "SetTimerIntent"
+TIMER_LEFT = "TimerLeftIntent"
+CANCEL_TIMER = "CancelTimerIntent"
+PAUSE_TIMER = "PauseTimerIntent"
+RESUME_TIMER = "ResumeTimerIntent"
 
 # Words that appear only in each step's hands-on instruction.
 HANDS_ON_WORDS = {

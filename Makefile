@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit package bench speech-report clean
+.PHONY: run test lint typecheck unit package models bench speech-report clean
 
 # The virtual environment is rebuilt whenever the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -36,6 +36,11 @@ test: lint typecheck unit
 
 package: $(STAMP)
 	$(BIN)/cramp-coach package
+
+# The en-GB, en-CA, en-AU and en-IN models (and their skill.json entries) are generated from
+# interaction_models/en-US.json and skill/content/locale_overrides.json: run after editing either.
+models: $(STAMP)
+	$(BIN)/python -m skill.locales
 
 clean:
 	rm -rf $(VENV) dist build *.egg-info $(STANDINS)/node_modules

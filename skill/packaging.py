@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from skill.locales import COMMAND, OVERRIDES_FILE, LocaleError, stale_files
 from skill.publishing import (
     LAMBDA_ENTRY,
     MANIFEST_FILE,
@@ -221,11 +222,18 @@ def build(dist_dir: str | Path = "dist", *, root: Path | None = None,
     """Validate the skill, then build dist/skill-package/ and dist/lambda.zip.
 
     A relative `dist_dir` is taken from the project root. Raises PackagingError, building
-    nothing, when skill.json or an interaction model fails validation.
+    nothing, when skill.json or an interaction model fails validation, or a generated locale
+    file is out of date with en-US (skill/locales.py).
     """
     root = PROJECT_ROOT if root is None else Path(root)
     dist = Path(dist_dir) if Path(dist_dir).is_absolute() else root / dist_dir
     problems = validate_project(root)
+    if (root / OVERRIDES_FILE).is_file():
+        # Deploying an en-GB that has drifted from en-US is what generating it prevents.
+        try:
+            problems += [f"{name} is out of date; run: {COMMAND}" for name in stale_files(root)]
+        except LocaleError as error:
+            problems.append(str(error))
     if not (root / LAMBDA_ENTRY).is_file():
         problems.append(f"{LAMBDA_ENTRY}: the Lambda entry point is missing")
     if problems:

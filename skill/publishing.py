@@ -143,10 +143,28 @@ def _deserialize(data: Any, cls: type, what: str) -> list[str]:
 
 
 ANY_WORDS = r"\S.*?"
+# What a user can say for the number-like built-in types. Without these, a sample that is a bare
+# slot ("{minutes}") would match any example phrase at all and make that check vacuous.
+_NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+                r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
+                r"forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|a)")
+_NUMBER = rf"(?:\d+|{_NUMBER_WORD}(?:[ -](?:and )?{_NUMBER_WORD})*)"
+_ORDINAL = (r"(?:\d+(?:st|nd|rd|th)|(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|"
+            r"ninety)[ -])?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|"
+            r"eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|"
+            r"eighteenth|nineteenth|twentieth|thirtieth|last))")
+_DURATION_PART = (rf"(?:{_NUMBER}|an|half an?) (?:and a half )?"
+                  r"(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)(?: and a half)?")
+BUILT_IN_SLOT_PATTERNS = {
+    "AMAZON.NUMBER": _NUMBER,
+    "AMAZON.FOUR_DIGIT_NUMBER": _NUMBER,
+    "AMAZON.Ordinal": _ORDINAL,
+    "AMAZON.DURATION": rf"(?:{_DURATION_PART}(?:,? and {_DURATION_PART})*)",
+}
 
 
 def _slot_value_patterns(model: Any) -> dict[tuple[str, str], str]:
-    """{(intent, slot): regex for a custom type's values and synonyms, or any words}."""
+    """{(intent, slot): regex for a slot's values: a custom type's, a number's, or any words}."""
     values: dict[str, list[str]] = {}
     for slot_type in _list(_language_model(model).get("types")):
         for value in _list(_dict(slot_type).get("values")):
@@ -160,7 +178,8 @@ def _slot_value_patterns(model: Any) -> dict[tuple[str, str], str]:
             slot_type = str(_dict(slot).get("type"))
             known = sorted(set(values.get(slot_type, [])), key=len, reverse=True)
             patterns[(str(intent.get("name")), str(_dict(slot).get("name")))] = (
-                "(?:" + "|".join(map(re.escape, known)) + ")" if known else ANY_WORDS)
+                "(?:" + "|".join(map(re.escape, known)) + ")" if known
+                else BUILT_IN_SLOT_PATTERNS.get(slot_type, ANY_WORDS))
     return patterns
 
 

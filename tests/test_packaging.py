@@ -1,24 +1,31 @@
 """`cramp-coach package`: the skill package layout and a Lambda zip that runs on its own.
 
-The zip test installs wheels with pip, so it is slow (about ten seconds with a warm pip cache);
-deselect it with `-k "not slow"` (its class name carries the word).
+The zip tests install wheels with pip, so they are slow (about ten seconds with a warm pip
+cache) and marked `slow`; they run by default, and `-m "not slow"` deselects them.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import os
+import re
 import subprocess
 import sys
+import uuid
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from skill.locales import COMMAND, OVERRIDES_FILE, ROUTINE_FILE
 from skill.packaging import PROVIDED_BY_LAMBDA, ZIP_TIMESTAMP, PackagingError, build
-from skill.publishing import LAMBDA_ENTRY, PROJECT_ROOT, model_files
+from skill.publishing import LAMBDA_ENTRY, MANIFEST_FILE, PROJECT_ROOT, model_files
+from skill.routine import Line, State, load_routine
+from skill.speech import Voice, to_text
 
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 MAX_ZIP_BYTES = 6_000_000
@@ -34,11 +41,52 @@ modules = sorted({getattr(m, "__file__", None) or "" for m in list(sys.modules.v
 print(json.dumps({"response": response, "module_files": modules}))
 """
 
+MAX_TURNS = 40  # the routine's eight steps and their questions take about a dozen turns
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
-def launch_request() -> dict[str, Any]:
+
+def drive_routine(handler: Handler, envelope: dict[str, Any], max_turns: int) -> list[Any]:
+    """Launch, then "no" at the pain question and "next" at every other turn, to the end.
+
+    Self-contained (standard library only), so its source also runs in the fresh interpreter.
+    """
+    import copy
+
+    envelope = copy.deepcopy(envelope)
+    responses = []
+    for turn in range(max_turns):
+        response = handler(envelope, None)
+        responses.append(response)
+        if response["response"].get("shouldEndSession") is not False:
+            break
+        attributes = response.get("sessionAttributes") or {}
+        pending = (attributes.get("routine") or {}).get("pending")
+        intent = "AMAZON.NoIntent" if pending == "pain_gate" else "AMAZON.NextIntent"
+        envelope["session"].update(new=False, attributes=attributes)
+        envelope["request"] = {
+            "type": "IntentRequest", "requestId": f"amzn1.echo-api.request.turn-{turn + 2}",
+            "timestamp": envelope["request"]["timestamp"], "locale": envelope["request"]["locale"],
+            "dialogState": "COMPLETED",
+            "intent": {"name": intent, "confirmationStatus": "NONE", "slots": {}},
+        }
+    return responses
+
+
+# The same driver in a fresh `python -I -S`, against the unpacked zip only.
+RUN_ROUTINE = "from __future__ import annotations\n" + inspect.getsource(drive_routine) + """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+sys.path.append(sys.argv[2])
+import lambda_function
+print(json.dumps(drive_routine(lambda_function.lambda_handler, json.loads(sys.argv[3]),
+                               int(sys.argv[4]))))
+"""
+
+
+def launch_request(user_id: str = "amzn1.ask.account.TESTUSER") -> dict[str, Any]:
     """A LaunchRequest envelope as Alexa sends it to Lambda, for this test's skill id."""
     application = {"applicationId": SKILL_ID}
-    user = {"userId": "amzn1.ask.account.TESTUSER"}
+    user = {"userId": user_id}
     return {
         "version": "1.0",
         "session": {"new": True, "sessionId": "amzn1.echo-api.session.1",
@@ -46,7 +94,8 @@ def launch_request() -> dict[str, Any]:
         "context": {"System": {
             "application": application, "user": user,
             "device": {"deviceId": "amzn1.ask.device.TEST", "supportedInterfaces": {}},
-            "apiEndpoint": "https://api.amazonalexa.com", "apiAccessToken": "token",
+            # Loopback, port 9 (discard): no test may reach Amazon's APIs.
+            "apiEndpoint": "https://127.0.0.1:9", "apiAccessToken": "token",
         }},
         "request": {"type": "LaunchRequest", "requestId": "amzn1.echo-api.request.1",
                     "timestamp": "2025-01-01T00:00:00Z", "locale": "en-US"},
@@ -71,6 +120,23 @@ def test_build_refuses_an_invalid_skill(tmp_path: Path) -> None:
     assert not (tmp_path / "dist").exists()
 
 
+def test_build_refuses_a_stale_locale(tmp_path: Path) -> None:
+    """A locale model that en-US has moved on from stops the build, naming the command."""
+    models = [path.relative_to(PROJECT_ROOT) for path in model_files(PROJECT_ROOT).values()]
+    relatives: list[Path | str] = [MANIFEST_FILE, OVERRIDES_FILE, ROUTINE_FILE, *models]
+    for relative in relatives:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_bytes((PROJECT_ROOT / relative).read_bytes())
+    source = tmp_path / "interaction_models" / "en-US.json"
+    model = json.loads(source.read_text(encoding="utf-8"))
+    model["interactionModel"]["languageModel"]["intents"][0]["samples"].append("a new sample")
+    source.write_text(json.dumps(model), encoding="utf-8")
+    expected = re.escape(f"en-GB.json is out of date; run: {COMMAND}")
+    with pytest.raises(PackagingError, match=expected):
+        build(tmp_path / "dist", root=tmp_path, verbose=False)
+    assert not (tmp_path / "dist").exists()
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The real project packaged once into a temporary dist/ (pip and PyPI: the slow part)."""
@@ -83,8 +149,23 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"tmp": tmp, "report": report, "dist": tmp / "dist"}
 
 
+def unpacked(built: dict[str, Any]) -> tuple[Path, Path, dict[str, str]]:
+    """The zip unpacked as Lambda's /var/task, Lambda's own packages, and a bare environment."""
+    tmp = built["tmp"]
+    task, runtime = tmp / "task", tmp / "runtime"
+    if not task.exists():
+        with zipfile.ZipFile(built["report"].lambda_zip) as archive:
+            archive.extractall(task)
+        lambda_runtime_packages(runtime)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp),
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
+           "CRAMP_COACH_SKILL_ID": SKILL_ID}
+    return task, runtime, env
+
+
+@pytest.mark.slow
 class TestSlowLambdaZip:
-    """Checks on the built package; the class name lets `-k "not slow"` skip the pip build."""
+    """Checks on the built package (marked slow: `-m "not slow"` skips the pip build)."""
 
     def test_skill_package_has_the_ask_cli_layout(self, built: dict[str, Any]) -> None:
         """skill-package/ holds skill.json and interactionModels/custom/<locale>.json."""
@@ -125,18 +206,11 @@ class TestSlowLambdaZip:
 
     def test_unpacked_zip_answers_a_launch_request(self, built: dict[str, Any]) -> None:
         """Unzipped alone in a fresh interpreter, the handler answers LaunchRequest."""
-        tmp = built["tmp"]
-        task = tmp / "task"
-        with zipfile.ZipFile(built["report"].lambda_zip) as archive:
-            archive.extractall(task)
-        runtime = lambda_runtime_packages(tmp / "runtime")
-        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp),
-               "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1",
-               "CRAMP_COACH_SKILL_ID": SKILL_ID}
+        task, runtime, env = unpacked(built)
         result = subprocess.run(
             [sys.executable, "-I", "-S", "-c", RUN_HANDLER, str(task), str(runtime),
              json.dumps(launch_request())],
-            capture_output=True, text=True, env=env, cwd=tmp, timeout=60, check=False)
+            capture_output=True, text=True, env=env, cwd=built["tmp"], timeout=60, check=False)
         assert result.returncode == 0, result.stderr
         out = json.loads(result.stdout)
 
@@ -154,3 +228,28 @@ class TestSlowLambdaZip:
         assert len(speech["ssml"]) <= 8000
         if response["response"].get("shouldEndSession") is False:
             assert response["response"]["reprompt"]["outputSpeech"]["ssml"]
+
+    def test_unpacked_zip_runs_a_full_routine(self, built: dict[str, Any],
+                                              lambda_handler: Handler) -> None:
+        """Unzipped alone, it walks launch to wrap-up exactly as the checkout's handler does."""
+        task, runtime, env = unpacked(built)
+        # New users each (memory would turn a second launch into "welcome back").
+        envelope = launch_request(f"amzn1.ask.account.zip-{uuid.uuid4()}")
+        result = subprocess.run(
+            [sys.executable, "-I", "-S", "-c", RUN_ROUTINE, str(task), str(runtime),
+             json.dumps(envelope), str(MAX_TURNS)],
+            capture_output=True, text=True, env=env, cwd=built["tmp"], timeout=120, check=False)
+        assert result.returncode == 0, result.stderr
+        from_zip = [to_text(r["response"]["outputSpeech"]["ssml"])
+                    for r in json.loads(result.stdout)]
+
+        envelope = launch_request(f"amzn1.ask.account.checkout-{uuid.uuid4()}")
+        from_checkout = [to_text(r["response"]["outputSpeech"]["ssml"])
+                         for r in drive_routine(lambda_handler, envelope, MAX_TURNS)]
+        assert from_zip == from_checkout
+
+        routine = load_routine()
+        assert len(from_zip) < MAX_TURNS, "the routine never finished"
+        assert len(from_zip) > routine.total  # launch, every step, the pain question
+        wrap_up = Voice("en-US", State(step=routine.total, finished=True), routine)
+        assert to_text(wrap_up.ssml(Line("finish/wrap_up"))) in from_zip[-1]

@@ -401,3 +401,26 @@ def test_feature_detection_follows_imports(tmp_path: Path) -> None:
     (tmp_path / "skill" / "app.py").write_text("from skill import timers\n")
     assert detect_features(tmp_path).uses_timers
     assert not detect_features(tmp_path).uses_apl
+
+
+@pytest.mark.parametrize(("slot_type", "said", "matches"), [
+    ("AMAZON.NUMBER", "twenty five", True),
+    ("AMAZON.NUMBER", "12", True),
+    ("AMAZON.Ordinal", "fourth", True),
+    ("AMAZON.DURATION", "twenty minutes", True),
+    ("AMAZON.DURATION", "an hour and a half", True),
+    ("AMAZON.NUMBER", "juggle three flaming torches", False),
+    ("AMAZON.DURATION", "juggle three flaming torches", False),
+])
+def test_bare_built_in_slot_sample_matches_only_its_kind_of_words(
+    slot_type: str, said: str, matches: bool, tmp_path: Path
+) -> None:
+    """A sample that is only a number or duration slot ("{minutes}") does not match any request."""
+    project = minimal_project(tmp_path)
+    project.language_model["intents"].append(
+        {"name": "TimerIntent", "slots": [{"name": "amount", "type": slot_type}],
+         "samples": ["{amount}"]})
+    _set_example(f"Alexa, tell {{inv}} {said}")(project)
+    problems = project.problems()
+    assert (problems == []) if matches else any("is not a sample utterance" in p
+                                                 for p in problems)

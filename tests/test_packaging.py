@@ -22,7 +22,13 @@ from typing import Any
 import pytest
 
 from skill.locales import COMMAND, OVERRIDES_FILE, ROUTINE_FILE
-from skill.packaging import PROVIDED_BY_LAMBDA, ZIP_TIMESTAMP, PackagingError, build
+from skill.packaging import (
+    PROVIDED_BY_LAMBDA,
+    ZIP_TIMESTAMP,
+    PackagingError,
+    build,
+    build_skill_package,
+)
 from skill.publishing import LAMBDA_ENTRY, MANIFEST_FILE, PROJECT_ROOT, model_files
 from skill.routine import Line, State, load_routine
 from skill.speech import Voice, to_text
@@ -135,6 +141,18 @@ def test_build_refuses_a_stale_locale(tmp_path: Path) -> None:
     with pytest.raises(PackagingError, match=expected):
         build(tmp_path / "dist", root=tmp_path, verbose=False)
     assert not (tmp_path / "dist").exists()
+
+
+def test_ask_resources_points_at_the_built_skill_package(tmp_path: Path) -> None:
+    """`ask deploy` (ask-resources.json) uploads the folder `make package` writes, and only it."""
+    resources = json.loads((PROJECT_ROOT / "ask-resources.json").read_text(encoding="utf-8"))
+    profile = resources["profiles"]["default"]
+    default_dist = PROJECT_ROOT / inspect.signature(build).parameters["dist_dir"].default
+    written = build_skill_package(PROJECT_ROOT, tmp_path)
+    package = (PROJECT_ROOT / profile["skillMetadata"]["src"]).resolve()
+    assert package == (default_dist / written[0].parent.relative_to(tmp_path)).resolve()
+    # No code or infrastructure: SAM deploys the AWS side (lambda/template.yaml).
+    assert set(profile) == {"skillMetadata"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,136 @@
+"""A whole routine, walked the way a cooperative runner would, whatever steps it grows.
+
+Shared by the fault-injection and speech-budget tests and by benchmarks/: nothing here knows
+the steps or the questions by name except the pain question, whose safe answer for a full
+run is "no, it isn't getting worse" (so the massage is given). Any other question the skill
+asks (a timer offer, "is the cramping gone?", "carry on or start over?") is answered yes, a
+hand-over to Alexa's permission question is answered "denied", and with no question pending
+the runner says "next". The run ends when the skill says the routine is finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from skill.simulator import Alexa, Reply
+
+STATE_KEY = "routine"  # the session attribute with the routine's state (skill.conversation)
+NEXT = "AMAZON.NextIntent"
+YES = "AMAZON.YesIntent"
+NO = "AMAZON.NoIntent"
+STOP = "AMAZON.StopIntent"
+# Safe answers for a full run; any other pending question gets YES.
+ANSWERS = {"pain_gate": NO}
+PERMISSION_TOKEN = "cramp-coach-timers"
+TIMERS_SCOPE = "alexa::alerts:timers:skill:readwrite"
+MAX_TURNS = 80  # a full run takes about 13; far more means the walk is going round in circles
+
+
+def state_of(reply: Reply) -> dict[str, Any]:
+    """The routine's state the reply carries ({} when it carries none)."""
+    state = reply.attributes.get(STATE_KEY)
+    return state if isinstance(state, dict) else {}
+
+
+def step_of(reply: Reply) -> int:
+    return int(state_of(reply).get("step") or 0)
+
+
+def finished(reply: Reply) -> bool:
+    return bool(state_of(reply).get("finished"))
+
+
+def permission_answer(status: str = "DENIED") -> dict[str, Any]:
+    """Alexa's Connections.Response after it asked for the timers permission itself."""
+    return {
+        "type": "Connections.Response", "name": "AskFor",
+        "status": {"code": "200", "message": "OK"},
+        "payload": {"permissionScope": TIMERS_SCOPE, "status": status},
+        "token": PERMISSION_TOKEN,
+    }
+
+
+def answer(alexa: Alexa, reply: Reply) -> Reply:
+    """The runner's next turn after `reply` (the session is open)."""
+    if reply.hands_over:
+        return alexa.request(permission_answer())
+    pending = state_of(reply).get("pending")
+    if pending:
+        return alexa.intent(ANSWERS.get(pending, YES))
+    return alexa.intent(NEXT)
+
+
+@dataclass
+class Run:
+    """Every reply of one walk through the routine, in order."""
+
+    replies: list[Reply] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # what was sent: launch, an intent, ...
+
+    @property
+    def turns(self) -> int:
+        return len(self.replies)
+
+    @property
+    def last(self) -> Reply:
+        return self.replies[-1]
+
+    def transcript(self, last: int = 6) -> str:
+        return "\n".join(f"  {k} -> step {step_of(r)} {state_of(r).get('pending')}: {r.speech}"
+                         for k, r in zip(self.kinds[-last:], self.replies[-last:], strict=True))
+
+
+BeforeTurn = Callable[[int], None]  # told the step the runner is at before each turn
+
+
+def walk(alexa: Alexa, *, before_turn: BeforeTurn | None = None,
+         session_per_step: bool = False, opening: tuple[str, ...] = ()) -> Run:
+    """Launch and walk to the end of the routine; returns every reply.
+
+    `before_turn(step)` runs before each request with the step the runner is at (0 before
+    the launch): a test can break the store or the Timers API there. `session_per_step`:
+    after arriving at each new step the runner stops and opens the skill again (a session
+    that dies at every step, so every step starts with a read of the store). `opening`:
+    intents said right after the launch (e.g. "I'm helping someone").
+    """
+    run = Run()
+    at = 0
+
+    def send(kind: str, call: Callable[[], Reply]) -> Reply:
+        nonlocal at
+        if before_turn is not None:
+            before_turn(at)
+        reply = call()
+        run.replies.append(reply)
+        run.kinds.append(kind)
+        if state_of(reply):
+            at = step_of(reply)
+        assert run.turns <= MAX_TURNS, f"no end after {MAX_TURNS} turns:\n{run.transcript()}"
+        return reply
+
+    reply = send("launch", alexa.launch)
+    for intent in opening:
+        reply = send(intent, partial(alexa.intent, intent))
+    reopened_at = at
+    while not (finished(reply) and reply.ends_session):
+        if reply.ends_session:
+            # The session closed before the end (a pause, a timer wait): open it again.
+            reply = send("launch", alexa.launch)
+            continue
+        if session_per_step and at != reopened_at and not state_of(reply).get("pending"):
+            send(STOP, partial(alexa.intent, STOP))
+            reply = send("launch", alexa.launch)
+            reopened_at = at
+            continue
+        reply = send(_kind(reply), partial(answer, alexa, reply))
+    return run
+
+
+def _kind(reply: Reply) -> str:
+    if reply.hands_over:
+        return "Connections.Response"
+    pending = state_of(reply).get("pending")
+    return ANSWERS.get(pending, YES) if pending else NEXT

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any, cast
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
+from ask_sdk_core.exceptions import SerializationException
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
@@ -20,6 +22,7 @@ from skill.handlers.info import InfoIntents
 from skill.handlers.navigation import NavigationIntents
 from skill.handlers.safety import SafetyIntents
 from skill.handlers.session import LaunchHandler, SessionEndedHandler, SessionIntents
+from skill.handlers.situations import SituationIntents
 from skill.handlers.timers import PermissionAnswerHandler, TimerIntents
 from skill.http_client import HttpApiClient
 from skill.memory import store_from_env
@@ -34,6 +37,7 @@ REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
     SafetyIntents,
     TimerIntents,
     PermissionAnswerHandler,
+    SituationIntents,
     InfoIntents,
     FallbackIntents,
     UnknownRequestHandler,
@@ -62,14 +66,35 @@ def build_skill(
 
 
 _serializer = DefaultSerializer()
+log = logging.getLogger(__name__)
+# The intent name given to a request the SDK cannot deserialize (no handler claims it).
+UNREADABLE_REQUEST = "CrampCoach.UnreadableRequest"
 
 
 def event_handler(skill: CustomSkill) -> EventHandler:
     """A Lambda-style function: Alexa's request JSON (as a dict) in, the response dict out."""
 
     def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        envelope = _serializer.deserialize(json.dumps(event), RequestEnvelope)
+        envelope = _envelope(event)
         response = skill.invoke(request_envelope=envelope, context=context)
         return cast(dict[str, Any], _serializer.serialize(response))
 
     return handle
+
+
+def _envelope(event: dict[str, Any]) -> RequestEnvelope:
+    """The SDK's envelope for an event; a request type the SDK cannot represent (one newer
+    than the SDK, say) becomes an intent nobody handles, so it is answered as input the
+    skill did not understand instead of failing the whole invocation."""
+    try:
+        return _serializer.deserialize(json.dumps(event), RequestEnvelope)
+    except SerializationException:
+        raw = event.get("request")
+        request: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        log.info("request type the SDK cannot read: %s", str(request.get("type"))[:80])
+        stand_in: dict[str, Any] = {
+            "type": "IntentRequest", "intent": {"name": UNREADABLE_REQUEST},
+            **{k: request[k] for k in ("requestId", "timestamp", "locale") if k in request},
+        }
+        return _serializer.deserialize(json.dumps({**event, "request": stand_in}),
+                                       RequestEnvelope)

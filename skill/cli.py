@@ -129,6 +129,9 @@ class Console:
             return
         if reply.reprompt:
             self.print(f"  (if you say nothing: {reply.reprompt})")
+        for directive in reply.directives:
+            if directive.get("type") == "Alexa.Presentation.APL.RenderDocument":
+                self._show_screen(directive["datasources"]["payload"])
         card = reply.card
         if card:
             body = card.get("content") or card.get("text") or ""
@@ -137,6 +140,15 @@ class Console:
                 self.print(f"         {line}")
         if reply.ends_session:
             self.print("  (session ended)")
+
+    def _show_screen(self, view: dict[str, Any]) -> None:
+        """What an Echo Show would display, as text."""
+        if "items" in view:
+            self.print(f"  [screen] {view['title']}: " + "; ".join(view["items"]))
+            return
+        timer = f" | {view['timer']}" if view.get("timer") else ""
+        self.print(f"  [screen] {view['progress']} | {view['title']} | {view['instruction']}"
+                   f"{timer}")
 
     def print(self, text: str) -> None:
         with self._lock:  # timer announcements print from the stand-in's thread
@@ -155,7 +167,8 @@ def chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.
     granted = {CONSOLE_TOKEN} if args.timers_allowed else set()
     with TimersApiStandIn(tokens=granted, locale=args.locale,
                           seconds_per_minute=seconds_per_minute) as api:
-        device = Device(api_endpoint=api.url, api_access_token=CONSOLE_TOKEN)
+        device = Device.of_kind(args.device, api_endpoint=api.url,
+                                api_access_token=CONSOLE_TOKEN)
         # The skill reads time from request timestamps: give it the stand-in's (sped-up) clock.
         alexa = Alexa(send, locale=args.locale, device=device,
                       clock=lambda: datetime.fromtimestamp(api.clock.now(), UTC))
@@ -213,6 +226,8 @@ def parser() -> argparse.ArgumentParser:
     talk = commands.add_parser("chat", help="talk to the skill by typing")
     talk.add_argument("--locale", default="en-US")
     talk.add_argument("--url", help="talk to a running endpoint instead of the skill in process")
+    talk.add_argument("--device", choices=("speaker", "screen", "car"), default="speaker",
+                      help="what the requests say the device is (screen: APL; car: Automotive)")
     talk.add_argument("--fast", action="store_true",
                       help="timers count a minute per second, for demos")
     talk.add_argument("--verbose", action="store_true", help="show the skill's logs")

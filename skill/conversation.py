@@ -14,6 +14,7 @@ conversation carries on from the session: nothing alarming is said.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,10 +24,11 @@ from typing import Any
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
+from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.ui import AskForPermissionsConsentCard, SimpleCard
 
-from skill import timers
+from skill import screen, timers
 from skill.memory import VERSION_KEY, StoreConflict, StoreError
 from skill.routine import (
     ChangeTimer,
@@ -40,6 +42,7 @@ from skill.routine import (
     Routine,
     SetTimer,
     State,
+    Timer,
     TimerCall,
     advance,
     load_routine,
@@ -52,6 +55,8 @@ log = logging.getLogger(__name__)
 STATE_KEY = "routine"
 # How often a turn is replayed after a conflicting save before the session's answer stands.
 MAX_ATTEMPTS = 3
+# Labels tried for one timer ("label", "label (2)", ...) before giving up on a duplicate.
+LABEL_TRIES = 3
 # The token Alexa hands back with its answer to the permission question.
 PERMISSION_TOKEN = "cramp-coach-timers"
 
@@ -70,7 +75,7 @@ class Conversation:
 
     def reply(self, handler_input: HandlerInput, event: Event) -> Response:
         """Answer one request: the routine decides, the templates speak."""
-        event = replace(event, at=request_time(handler_input))
+        event = replace(event, at=request_time(handler_input), in_car=in_vehicle(handler_input))
         memory = _Memory(handler_input, self.store, self.routine)
         for _attempt in range(MAX_ATTEMPTS):
             outcome = advance(memory.load(), event, self.routine)
@@ -78,19 +83,30 @@ class Conversation:
                 break
         if any(isinstance(e, TimerCall) for e in outcome.effects):
             # Only once the turn's state is safely kept: a replayed turn must not set two timers.
-            outcome = self._call_timers(handler_input, outcome, event.at)
+            outcome = self._call_timers(handler_input, outcome, event)
             memory.keep(outcome, overwrite=True)
         return present(handler_input, outcome, self.routine)
 
-    def _call_timers(self, handler_input: HandlerInput, outcome: Outcome, at: float) -> Outcome:
+    def apologise(self, handler_input: HandlerInput) -> Response:
+        """After an error: sorry, and where the runner is, from the session alone.
+
+        Neither the store nor the timers are touched: either may be what failed."""
+        memory = _Memory(handler_input, None, self.routine)
+        outcome = advance(memory.load(), Event(Ev.ERROR, at=request_time(handler_input)),
+                          self.routine)
+        memory.keep(outcome)
+        return present(handler_input, outcome, self.routine)
+
+    def _call_timers(self, handler_input: HandlerInput, outcome: Outcome,
+                     cause: Event) -> Outcome:
         """Carry out the timer calls; each result is an event the routine answers at once."""
         service = self.timer_service(handler_input)
         calls = [e for e in outcome.effects if isinstance(e, TimerCall)]
         while calls:
-            voice = Voice(locale_of(handler_input), outcome.state, self.routine)
+            voice = voice_for(handler_input, outcome.state, self.routine)
             result = _timer_call(service, calls.pop(0), voice)
-            later = advance(outcome.state, Event(Ev.TIMER_RESULT, at=at, data=result),
-                            self.routine)
+            answered = Event(Ev.TIMER_RESULT, at=cause.at, in_car=cause.in_car, data=result)
+            later = advance(outcome.state, answered, self.routine)
             outcome = outcome.then(later)
             calls += [e for e in later.effects if isinstance(e, TimerCall)]
         return outcome
@@ -100,12 +116,14 @@ def _timer_call(service: timers.TimerService, call: TimerCall, voice: Voice) -> 
     """One call to the Timers API, its outcome as plain data for the routine."""
     if isinstance(call, SetTimer):
         purpose = call.purpose.value
-        made = service.create(
-            call.minutes,
-            label=voice.text("timer/label", purpose=purpose, round=call.round),
-            announcement=voice.text("timer/announce", purpose=purpose),
-            locale=voice.context["locale"],
-        )
+        label = voice.text("timer/label", purpose=purpose, round=call.round)
+        announcement = voice.text("timer/announce", purpose=purpose)
+        for copy in range(1, LABEL_TRIES + 1):
+            # Labels must be unique on the device: an older routine's timer may hold this one.
+            made = service.create(call.minutes, label=label if copy == 1 else f"{label} ({copy})",
+                                  announcement=announcement, locale=voice.context["locale"])
+            if not (isinstance(made, timers.TimerRefused) and made.reason == "duplicate_label"):
+                break
         data: dict[str, Any] = {"op": "create", "purpose": purpose, "minutes": call.minutes}
         if isinstance(made, timers.TimerSet):
             return {**data, "result": "set", "id": made.id}
@@ -203,6 +221,17 @@ def request_time(handler_input: HandlerInput) -> float:
     return stamp.timestamp() if isinstance(stamp, datetime) else time.time()
 
 
+def in_vehicle(handler_input: HandlerInput) -> bool:
+    """A request from a car (Echo Auto, Alexa built in) carries context.Automotive, maybe {}."""
+    return getattr(handler_input.request_envelope.context, "automotive", None) is not None
+
+
+def voice_for(handler_input: HandlerInput, state: State, routine: Routine) -> Voice:
+    """The words for this listener: the car's short ones, a helper's, or the runner's."""
+    variants = (*(("car",) if state.driving else ()), *(("helper",) if state.helping else ()))
+    return Voice(locale_of(handler_input), state, routine, variants=variants)
+
+
 def session_attributes(handler_input: HandlerInput) -> dict[str, Any]:
     attributes = handler_input.attributes_manager.session_attributes
     if attributes is None:  # the SDK types it Optional; a fresh dict keeps the turn going
@@ -220,7 +249,7 @@ def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> 
     builder = handler_input.response_builder
     if not outcome.lines and outcome.prompt is None:
         return builder.response  # SessionEndedRequest: Alexa takes no speech
-    voice = Voice(locale_of(handler_input), outcome.state, routine)
+    voice = voice_for(handler_input, outcome.state, routine)
     spoken = (*outcome.lines, outcome.prompt) if outcome.prompt else outcome.lines
     builder.speak(voice.ssml(*spoken))
     if outcome.hands_over:
@@ -235,7 +264,40 @@ def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> 
         builder.set_card(AskForPermissionsConsentCard(permissions=[timers.TIMERS_PERMISSION_SCOPE]))
     elif outcome.card is not None:
         builder.set_card(_card(voice, outcome))
+    if screen.supports_apl(handler_input):
+        view = _view(voice, outcome)
+        if view is not None:
+            builder.add_directive(view)
     return builder.response
+
+
+def _view(voice: Voice, outcome: Outcome) -> RenderDocumentDirective | None:
+    """What a screen shows: the checklist when it was asked for, else the current step."""
+    state = outcome.state
+    if outcome.card == "checklist":
+        lines = voice.text("card/checklist").splitlines()
+        items = [line[2:] for line in lines if line.startswith("- ")]
+        return screen.checklist_directive(title=lines[0], items=items,
+                                          disclaimer=lines[-1])
+    if not state.in_progress or outcome.hands_over:
+        return None
+    timer = state.timers[-1] if state.timers else None
+    left = to_text(voice.ssml(Line("timer/left", _timer_args(timer, state)))) if timer else None
+    if state.driving:
+        shown = Line("car/hold")  # a driver's screen shows no hands-on instruction either
+    elif state.pending is Question.PAIN_GATE:
+        shown = Line("gate/ask")
+    else:
+        shown = Line(f"step/{voice.context['step']}")
+    return screen.step_directive(
+        number=state.step, total=voice.context["total"], title=voice.text("screen/title"),
+        instruction=to_text(voice.ssml(shown)), timer=left, progress=voice.text("screen/progress"),
+    )
+
+
+def _timer_args(timer: Timer, state: State) -> dict[str, Any]:
+    minutes = max(1, math.ceil(timer.left(state.saved_at) / 60))
+    return {"purpose": timer.purpose.value, "minutes": minutes, "paused": bool(timer.paused_left)}
 
 
 PERMISSION_REQUEST: dict[str, object] = {

@@ -103,6 +103,11 @@ class Ev(Enum):
     RESUME_TIMER = "resume_timer"
     TIMER_RESULT = "timer_result"  # the Timers API answered an effect; data says how
     PERMISSION = "permission"  # Alexa's answer to asking for the timers permission by voice
+    DRIVING = "driving"  # "I'm driving"
+    PARKED = "parked"  # "I've parked", "I'm home"
+    HELPER = "helper"  # "I'm helping someone", "my son has a cramp"
+    FOR_ME = "for_me"  # "it's for me"
+    OVERVIEW = "overview"  # "tell me all the steps"
     ERROR = "error"  # the skill itself failed this turn
 
 
@@ -113,6 +118,7 @@ class Event:
     value: str | None = None
     at: float = 0.0  # when it happened (the request's timestamp), in seconds since the epoch
     data: Mapping[str, Any] = field(default_factory=dict)  # results reported by the services
+    in_car: bool = False  # the request came from a vehicle (context.Automotive)
 
 
 class Question(Enum):
@@ -215,6 +221,9 @@ class State:
     round_started_at: float = 0.0  # when that round began
     wanted_purpose: str = ""  # a timer waiting for the permission (a Purpose value) ...
     wanted_minutes: int = 0  # ... and its length
+    helping: bool = False  # a caregiver is talking: the steps are phrased for a helper
+    car_said: str = ""  # this session: "driving" or "parked", as the user told us
+    driving: bool = False  # this turn: in a vehicle (or said so) and not parked
 
     def timer_for(self, purpose: Purpose) -> Timer | None:
         return next((t for t in self.timers if t.purpose is purpose), None)
@@ -241,7 +250,7 @@ class State:
             if f.name == "pending":
                 values[f.name] = _question(raw)
             elif f.name == "episodes" and isinstance(raw, list):
-                values[f.name] = tuple(d for d in raw if isinstance(d, str) and _ISO_DATE.match(d))
+                values[f.name] = tuple(d for d in raw if _is_date(d))
             elif f.name == "timers" and isinstance(raw, list):
                 values[f.name] = tuple(t for t in map(Timer.from_dict, raw) if t)
             elif (
@@ -258,11 +267,21 @@ class State:
         return state
 
     def new_session(self) -> State:
-        """The same place, with the per-session counters reset."""
-        return replace(self, greeted=False, unclear=0, misses=0)
+        """The same place, with the per-session counters and the car's say-so reset."""
+        return replace(self, greeted=False, unclear=0, misses=0, car_said="", driving=False)
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _is_date(raw: object) -> bool:
+    if not isinstance(raw, str) or not _ISO_DATE.match(raw):
+        return False
+    try:
+        date.fromisoformat(raw)
+    except ValueError:
+        return False
+    return True
 
 
 def _question(raw: object) -> Question | None:
@@ -326,21 +345,50 @@ def advance(state: State, event: Event, routine: Routine | None = None) -> Outco
     # Timers whose time has come have gone off on the device: the skill lets go of them.
     fired = tuple(t for t in state.timers if not t.paused_left and t.ends_at <= event.at)
     turn = _Turn(state, event, routine, first_time=state.first_time,
-                 fired=frozenset(t.purpose for t in fired))
-    state = replace(state, greeted=True, first_time=False,
+                 fired=frozenset(t.purpose for t in fired), opens_session=not state.greeted)
+    driving = (event.in_car or state.car_said == "driving") and state.car_said != "parked"
+    state = replace(state, greeted=True, first_time=False, driving=driving,
                     timers=tuple(t for t in state.timers if t not in fired))
     if event.kind not in (Ev.FALLBACK, Ev.UNSURE, Ev.TIMER_RESULT):
         state = replace(state, misses=0)
     outcome = _TRANSITIONS[event.kind](replace(turn, state=state))
+    if outcome.state.driving:
+        outcome = _for_the_driver(outcome, routine)
     after = replace(outcome.state, saved_at=max(event.at, outcome.state.saved_at))
-    return replace(outcome, state=after, lines=_disclaimer(turn) + outcome.lines)
+    return replace(outcome, state=after, lines=_disclaimer(turn, outcome) + outcome.lines)
 
 
-def _disclaimer(turn: _Turn) -> tuple[Line, ...]:
+def _hands_on_keys(routine: Routine) -> frozenset[str]:
+    """Lines that tell the runner to use their hands or body: never said to a driver."""
+    keys = {f"{kind}/{s.id}" for s in routine.steps if s.hands_on for kind in ("step", "more")}
+    return frozenset(keys | {"gate/ask", "gate/no", "cold/round", "cold/come_back",
+                             "timer/offer", "timer/wait_set"})
+
+
+def _for_the_driver(outcome: Outcome, routine: Routine) -> Outcome:
+    """While driving: no hands-on instruction (the place moves, the words wait for parking),
+    the checklist goes to the phone, and every prompt is the way back: "I've parked"."""
+    hands_on = _hands_on_keys(routine)
+    said = tuple(line for line in outcome.lines if line.key not in hands_on)
+    asked = outcome.prompt
+    if len(said) == len(outcome.lines) and not (asked and asked.key in hands_on):
+        if asked is not None and asked.key.startswith("prompt/"):
+            asked = Line("car/park_prompt")
+        return replace(outcome, prompt=asked)
+    held = outcome.state
+    if held.pending in (Question.PAIN_GATE, Question.TIMER_OFFER):
+        held = replace(held, pending=None)  # asked again once parked
+    effects = tuple(e for e in outcome.effects if not isinstance(e, SetTimer))
+    return Outcome(held, (*said, Line("car/hold")), Line("car/park_prompt"), "checklist",
+                   effects)
+
+
+def _disclaimer(turn: _Turn, outcome: Outcome) -> tuple[Line, ...]:
     """A first-time user hears the disclaimer once, whatever they open with."""
-    # Launches say it themselves; leaving and internal results need none.
-    quiet = (Ev.LAUNCH, Ev.START, Ev.STOP, Ev.PAUSE, Ev.FORGET, Ev.TIMER_RESULT, Ev.PERMISSION)
-    if turn.first_time and turn.event.kind not in quiet:
+    # Leaving and internal results need none; a welcome says it itself.
+    quiet = (Ev.STOP, Ev.PAUSE, Ev.FORGET, Ev.TIMER_RESULT, Ev.PERMISSION)
+    welcomed = any(line.key == "open/welcome" for line in outcome.lines)
+    if turn.first_time and turn.event.kind not in quiet and not welcomed:
         return (Line("open/disclaimer"),)
     return ()
 
@@ -363,6 +411,7 @@ class _Turn:
     routine: Routine
     first_time: bool  # as the turn began: the user had not yet heard the disclaimer
     fired: frozenset[Purpose] = frozenset()  # timers that went off since the last turn
+    opens_session: bool = False  # the first turn of a session
 
     @property
     def now(self) -> float:
@@ -375,6 +424,9 @@ class _Turn:
 
     def with_state(self, state: State) -> _Turn:
         return replace(self, state=state)
+
+    def pull_over(self) -> tuple[Line, ...]:
+        return (Line("car/pull_over"),) if self.state.driving else ()
 
     def welcome(self) -> Line:
         return Line("open/welcome", {"first_time": self.first_time})
@@ -524,6 +576,10 @@ class _Turn:
         """Pick up where the runner left off, asking any safety question again."""
         return self.with_state(replace(self.state, pending=None)).say_current()
 
+    def carry_on_with(self, *before: Line) -> Outcome:
+        outcome = self.carry_on()
+        return replace(outcome, lines=(*before, *outcome.lines))
+
 
 def _launch(t: _Turn) -> Outcome:
     s = t.state
@@ -606,6 +662,8 @@ def _go_to(t: _Turn) -> Outcome:
     if heard is not None and heard.isdigit() and 1 <= int(heard) <= t.routine.total:
         if not t.state.in_progress and not t.state.finished:
             return t.begin(int(heard))
+        if int(heard) == t.state.step and t.state.hands_off:
+            return t.say_current()  # the hands-on part stays stopped
         return t.enter(int(heard))
     return t.stay(Line("nav/no_such_step", {"heard": heard}))
 
@@ -709,13 +767,15 @@ def _unclear(t: _Turn) -> Outcome:
 def _hurts_more(t: _Turn) -> Outcome:
     s = t.state
     step = t.current
+    if s.driving:  # nothing hands-on was started: get off the road first
+        return t.stay(Line("car/pull_over"), Line("safety/severe_pain_doctor"))
     in_massage = step is not None and step.pain_gate and s.in_progress
     if s.pending is Question.PAIN_GATE or (in_massage and s.pending is None):
         return t.stop_massage("safety/stop_massage")
     if step is None or s.finished:
         return t.stay(Line("safety/hurts_more_general"), Line("safety/severe_pain_doctor"))
     stopped = t.with_state(replace(s, hands_off=True, pending=None)).stay(
-        Line(f"safety/hurts_more/{step.id}"), Line("safety/severe_pain_doctor")
+        *t.pull_over(), Line(f"safety/hurts_more/{step.id}"), Line("safety/severe_pain_doctor")
     )
     return replace(stopped, effects=_stop_step_timer(t))
 
@@ -734,7 +794,7 @@ def _red_flag(t: _Turn) -> Outcome:
     urgency = t.routine.red_flags[flag] if flag else "doctor"
     stopped = replace(t.state, hands_off=t.state.in_progress, pending=None, unclear=0)
     outcome = t.with_state(stopped).stay(
-        Line("safety/red_flag", {"flag": flag, "urgency": urgency})
+        *t.pull_over(), Line("safety/red_flag", {"flag": flag, "urgency": urgency})
     )
     return replace(outcome, effects=_stop_step_timer(t) if t.state.in_progress else ())
 
@@ -870,6 +930,44 @@ def _permission(t: _Turn) -> Outcome:
     return replace(refused, effects=refused.effects + card)
 
 
+def _driving(t: _Turn) -> Outcome:
+    told = replace(t.state, car_said="driving", driving=True)
+    if not told.in_progress:
+        return Outcome(told, (Line("car/noted"),), Line("car/park_prompt"), "checklist")
+    current = t.with_state(told).say_current()
+    return replace(current, lines=(Line("car/noted"), *current.lines), card="checklist")
+
+
+def _parked(t: _Turn) -> Outcome:
+    """Parked or home: the hands-on steps can start, from where the runner was."""
+    parked = replace(t.state, car_said="parked", driving=False)
+    turn = t.with_state(parked)
+    if not parked.in_progress and not parked.finished:
+        return turn.begin(1, Line("car/parked"))
+    return turn.carry_on_with(Line("car/parked"))
+
+
+def _helper(t: _Turn) -> Outcome:
+    return _switch_mode(t, helping=True)
+
+
+def _for_me(t: _Turn) -> Outcome:
+    return _switch_mode(t, helping=False)
+
+
+def _switch_mode(t: _Turn, *, helping: bool) -> Outcome:
+    """Who is talking: a caregiver, or the runner. The routine goes on in their words."""
+    turn = t.with_state(replace(t.state, helping=helping))
+    said = Line("mode/helper_on" if helping else "mode/helper_off")
+    if not turn.state.in_progress:
+        return turn.begin(1, *((turn.welcome(),) if t.opens_session else ()), said)
+    return turn.carry_on_with(said)
+
+
+def _overview(t: _Turn) -> Outcome:
+    return t.stay(Line("info/overview"))
+
+
 def _error(t: _Turn) -> Outcome:
     return t.stay(Line("error/sorry"), Line("nav/where"))
 
@@ -913,6 +1011,11 @@ _TRANSITIONS = {
     Ev.RESUME_TIMER: _change_timer("resume"),
     Ev.TIMER_RESULT: _timer_result,
     Ev.PERMISSION: _permission,
+    Ev.DRIVING: _driving,
+    Ev.PARKED: _parked,
+    Ev.HELPER: _helper,
+    Ev.FOR_ME: _for_me,
+    Ev.OVERVIEW: _overview,
     Ev.ERROR: _error,
 }
 assert set(_TRANSITIONS) | {Ev.SESSION_ENDED} == set(Ev), "every event needs a transition"

@@ -94,6 +94,18 @@ class Device:
     interfaces: dict[str, Any] = field(default_factory=dict)
     extra_context: dict[str, Any] = field(default_factory=dict)  # e.g. {"Automotive": {}}
 
+    @classmethod
+    def of_kind(cls, kind: str, **fields: Any) -> Device:
+        """A speaker, a screen (APL) or a car (context.Automotive), as the request shows it."""
+        if kind == "screen":
+            fields.setdefault("interfaces", {"Alexa.Presentation.APL": {
+                "runtime": {"maxVersion": "2023.3"}}})
+        elif kind == "car":
+            fields.setdefault("extra_context", {"Automotive": {}})
+        elif kind != "speaker":
+            raise ValueError(f"unknown device kind {kind!r}")
+        return cls(**fields)
+
     def context(self) -> dict[str, Any]:
         return {
             "System": {

@@ -2,7 +2,8 @@
 
 Templates live in `skill/templates/<locale or language>/<key>.ssml` (speech) or `.txt` (card
 text). A locale falls back to its language (en-GB -> en), then to English. A variant (the
-caregiver's phrasing, say) is a sibling file `<key>@<variant>.ssml`, tried first.
+caregiver's phrasing, the car's) is a sibling file `<key>@<variant>.ssml`, tried first, in
+the order the variants are given.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from skill.routine import Line, Routine, State
 
@@ -38,10 +40,24 @@ def environment(locale: str) -> Environment:
         # Speech is SSML: every value is escaped, so a slot value with & or < cannot break it.
         autoescape=select_autoescape(enabled_extensions=("ssml",), default_for_string=True),
         undefined=StrictUndefined,
+        finalize=_xml_chars,
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,
     )
+
+
+# Characters XML 1.0 forbids (control codes but tab, newline, return): escaping can't save them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_chars(value: Any) -> Any:
+    """Every value a template prints: strings lose the characters SSML cannot carry.
+
+    Markup (a macro's output) is left alone: its values were cleaned when the macro ran."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _NOT_XML.sub("", value)
+    return value
 
 
 _TAG = re.compile(r"<[^>]+>")
@@ -61,11 +77,12 @@ class Voice:
         state: State,
         routine: Routine,
         *,
+        variants: tuple[str, ...] = (),
         variant: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.env = environment(locale)
-        self.variant = variant
+        self.variants = (*variants, variant) if variant else variants
         step = routine.step(state.step).id if 1 <= state.step <= routine.total else None
         country = locale.split("-")[-1].upper() if "-" in locale else ""
         self.context: dict[str, Any] = {
@@ -80,9 +97,7 @@ class Voice:
         }
 
     def _render(self, key: str, ext: str, args: Mapping[str, Any]) -> str:
-        names = [f"{key}.{ext}"]
-        if self.variant:
-            names.insert(0, f"{key}@{self.variant}.{ext}")
+        names = [*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}"]
         return self.env.select_template(names).render({**self.context, **args})
 
     def ssml(self, *lines: Line) -> str:

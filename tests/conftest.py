@@ -38,20 +38,39 @@ MAX_SPEECH_CHARS = 8000
 MAX_RESPONSE_BYTES = 24 * 1024
 
 
-# One stand-in of Alexa's Timers API on 127.0.0.1 for the whole run: every test device's
-# apiEndpoint points at it, so no test can ever reach Amazon.
-TIMERS_API = TimersApiStandIn()
-
-
 def pytest_configure(config: pytest.Config) -> None:
     """The embedded store goes to a scratch folder, never the tester's own memory file."""
     if "CRAMP_COACH_DB" not in os.environ:
         os.environ["CRAMP_COACH_DB"] = str(Path(tempfile.mkdtemp()) / "memory.sqlite3")
-    TIMERS_API.start()
+
+
+# Each test gets its own stand-in of Alexa's Timers API on 127.0.0.1 (one device's timers,
+# so labels and the ten-timer limit are that test's alone); every test device's apiEndpoint
+# points at it, so no test can ever reach Amazon.
+_timers_api: list[TimersApiStandIn] = []
+
+
+_shared: list[TimersApiStandIn] = []
+
+
+def _shared_timers_api() -> TimersApiStandIn:
+    """For devices made outside any test (a module- or session-scoped fixture)."""
+    if not _shared:
+        _shared.append(TimersApiStandIn().start())
+    return _shared[0]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    TIMERS_API.stop()
+    for standin in _shared:
+        standin.stop()
+
+
+@pytest.fixture(autouse=True)
+def timers_api() -> Iterator[TimersApiStandIn]:
+    with TimersApiStandIn() as standin:
+        _timers_api.append(standin)
+        yield standin
+        _timers_api.remove(standin)
 
 
 def load_lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -151,9 +170,10 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-def new_device(timers_api: TimersApiStandIn = TIMERS_API) -> Device:
-    """A device of a user nobody else in the test run has, its timers on the stand-in."""
-    return Device(user_id=f"amzn1.ask.account.test-{uuid.uuid4()}", api_endpoint=timers_api.url,
+def new_device(timers_api: TimersApiStandIn | None = None) -> Device:
+    """A device of a user nobody else in the test run has, its timers on the test's stand-in."""
+    api = timers_api or (_timers_api[-1] if _timers_api else _shared_timers_api())
+    return Device(user_id=f"amzn1.ask.account.test-{uuid.uuid4()}", api_endpoint=api.url,
                   api_access_token=f"token-{uuid.uuid4()}")
 
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_core.utils import get_intent_name, is_request_type
+from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
 from skill.conversation import Conversation
@@ -35,14 +35,20 @@ class IntentFamily(ConversationHandler):
     intents: ClassVar[Mapping[str, EventOf]] = {}
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return bool(
-            is_request_type("IntentRequest")(handler_input)
-            and get_intent_name(handler_input) in self.intents
-        )
+        return intent_name(handler_input) in self.intents
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        event = self.intents[str(get_intent_name(handler_input))](handler_input)
+        event = self.intents[str(intent_name(handler_input))](handler_input)
         return self.conversation.reply(handler_input, event)
+
+
+def intent_name(handler_input: HandlerInput) -> str | None:
+    """The intent's name, or None (not an IntentRequest, or one that carries no intent)."""
+    if not is_request_type("IntentRequest")(handler_input):
+        return None
+    intent = getattr(handler_input.request_envelope.request, "intent", None)
+    name = getattr(intent, "name", None)
+    return name if isinstance(name, str) else None
 
 
 def _slots(handler_input: HandlerInput) -> dict[str, Any]:

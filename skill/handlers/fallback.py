@@ -45,4 +45,4 @@ class ErrorHandler(AbstractExceptionHandler):
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         # Request type only: user and device ids must not reach the logs at INFO.
         log.error("error handling %s", get_request_type(handler_input), exc_info=exception)
-        return self.conversation.reply(handler_input, Event(Ev.ERROR))
+        return self.conversation.apologise(handler_input)

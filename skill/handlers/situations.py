@@ -1,0 +1,16 @@
+"""Who is talking and where: a driver, a caregiver, the runner."""
+
+from __future__ import annotations
+
+from skill.handlers.base import IntentFamily, always
+from skill.routine import Ev
+
+
+class SituationIntents(IntentFamily):
+    intents = {
+        "DrivingIntent": always(Ev.DRIVING),
+        "ParkedIntent": always(Ev.PARKED),
+        "HelperModeIntent": always(Ev.HELPER),
+        "ForMeIntent": always(Ev.FOR_ME),
+        "OverviewIntent": always(Ev.OVERVIEW),
+    }

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from skill.app import build_skill, event_handler
+from skill.memory import SqliteStore
 from skill.simulator import Alexa
+from tests.conftest import check_response, new_device
 from tests.talk import FALLBACK, GO_TO, HELP, NEXT, NO, REPEAT, UNSURE, YES, step_of, walk_to
 
 
@@ -75,7 +80,9 @@ def test_odd_slot_values_never_break_the_ssml(alexa: Alexa, value: str) -> None:
     reply = alexa.intent(GO_TO, {"number": value})
     assert step_of(reply) == 2
     if value.strip():
-        assert f"I don't have a step {value}" in reply.speech  # escaped in SSML, intact to the ear
+        # Escaped in SSML, intact to the ear; a long one is cut short, not read out whole.
+        assert f"I don't have a step {value[:40]}" in reply.speech
+        assert value[:41] not in reply.speech or len(value) <= 40
     else:
         assert "I didn't catch which step" in reply.speech
 
@@ -92,19 +99,56 @@ def test_tampered_session_attributes_are_survivable(alexa: Alexa, tampered: obje
     assert "Step" in reply.speech and not reply.ends_session
 
 
-def test_a_request_that_breaks_a_handler_gets_help_not_silence(
-    alexa: Alexa, caplog: pytest.LogCaptureFixture
+class BuggyStore(SqliteStore):
+    """A store with a bug (not a StoreError): the skill's own failure, not an outage."""
+
+    broken = False
+
+    def save_attributes(self, request_envelope: Any, attributes: dict[str, Any]) -> None:
+        if self.broken:
+            raise RuntimeError("a bug, not an outage")
+        super().save_attributes(request_envelope, attributes)
+
+
+def test_an_exception_inside_the_skill_gets_help_not_silence(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """An exception inside the skill is logged (without user ids) and the place is kept."""
+    """An exception in a handler is logged (no user ids), answered with the place, kept."""
+    store = BuggyStore(tmp_path / "memory.sqlite3")
+    handle = event_handler(build_skill(store=store))
+
+    def send(envelope: dict[str, Any]) -> dict[str, Any]:
+        raw = handle(envelope, None)
+        check_response(envelope, raw)
+        return raw
+
+    alexa = Alexa(send, device=new_device())
     walk_to(alexa, 4)
     caplog.set_level(logging.INFO)
-    reply = alexa.request({"type": "IntentRequest"})  # an intent request with no intent
+    store.broken = True
+    reply = alexa.intent(NEXT)
     assert "Sorry, I had a problem there" in reply.speech
     assert "You're on step 4 of 8" in reply.speech and not reply.ends_session
     assert step_of(reply) == 4
     assert "error handling IntentRequest" in caplog.text
     for secret in (alexa.device.user_id, alexa.device.device_id, alexa.device.api_access_token):
         assert secret not in caplog.text
+    store.broken = False
+    assert "Step 5 of 8" in alexa.intent(NEXT).speech  # the routine goes on
+
+
+def test_an_intent_request_without_an_intent_is_not_understood(alexa: Alexa) -> None:
+    """An IntentRequest that carries no intent is answered like any input not understood."""
+    walk_to(alexa, 4)
+    reply = alexa.request({"type": "IntentRequest"})
+    assert "Sorry, I didn't get that" in reply.speech and step_of(reply) == 4
+
+
+def test_a_request_type_newer_than_the_sdk_is_answered(alexa: Alexa) -> None:
+    """A request type the SDK cannot deserialize is still answered, the place kept."""
+    walk_to(alexa, 6)
+    reply = alexa.request({"type": "Alexa.Future.SomethingNew", "payload": {}})
+    assert "Sorry, I didn't get that" in reply.speech and step_of(reply) == 6
 
 
 def test_help_before_starting_explains_the_skill(alexa: Alexa) -> None:

@@ -11,7 +11,7 @@ import http.client
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -359,18 +359,24 @@ def _envelope_with(**changes: Any) -> bytes:
 @pytest.mark.parametrize(
     "body",
     [
-        pytest.param(b'{"version": "1.0", "request": {', id="truncated"),
-        pytest.param(b"\xff\xfe not utf-8", id="not-utf8"),
-        pytest.param(b"[]", id="not-an-object"),
-        pytest.param(b'{"version": "1.0"}', id="no-request"),
-        pytest.param(_envelope_with(request={"type": "NoSuchRequestType"}), id="unknown-type"),
-        pytest.param(_envelope_with(context="not an object"), id="context-not-object"),
-        pytest.param(_envelope_with(session=[1]), id="session-not-object"),
+        pytest.param(lambda: b'{"version": "1.0", "request": {', id="truncated"),
+        pytest.param(lambda: b"\xff\xfe not utf-8", id="not-utf8"),
+        pytest.param(lambda: b"[]", id="not-an-object"),
+        pytest.param(lambda: b'{"version": "1.0"}', id="no-request"),
+        pytest.param(
+            lambda: _envelope_with(request={"type": "NoSuchRequestType"}), id="unknown-type"
+        ),
+        pytest.param(lambda: _envelope_with(context="not an object"), id="context-not-object"),
+        pytest.param(lambda: _envelope_with(session=[1]), id="session-not-object"),
     ],
 )
-def test_malformed_bodies_are_refused_with_400(base: str, pki: PKI, body: bytes) -> None:
+def test_malformed_bodies_are_refused_with_400(
+    base: str, pki: PKI, body: Callable[[], bytes]
+) -> None:
     """A correctly signed, fresh body that is not a readable request envelope gets 400, not 500."""
-    reply = post(base, body, signed_headers(body, pki.ca.leaf.key))
+    # Built when the test runs: a timestamp made at collection could be stale by now.
+    made = body()
+    reply = post(base, made, signed_headers(made, pki.ca.leaf.key))
     assert reply.status == 400
     assert "malformed" in reply.body["error"]
 

@@ -1,0 +1,718 @@
+"""Property-based robustness: generated requests and conversations through the Lambda entry point.
+
+Every request goes through `lambda/lambda_function.py` as a JSON dict, exactly as Lambda would
+hand it over, and every response is held to `tests.conftest.check_response` (SSML rules, a
+reprompt if and only if the session stays open, at most 24 KB). On top of that, each response
+must speak (no request may end in the SDK's error or the skill's own "I had a problem"
+apology), its session attributes must survive JSON both ways and its routine state must read
+back unchanged, and after "it hurts more" at a hands-on step no later turn at that step may
+speak the step's instruction again.
+
+What is generated: any intent of any interaction model in interaction_models/ (and made-up
+ones), slots present, empty or missing, slot values with SSML/XML metacharacters and control
+characters, empty and very long strings (random ones up to `LONG_MAX` characters, a few of
+`HUGE`), missing fields (intent, slots, intent name, locale, timestamp, session attributes,
+API token and endpoint), the other request types the SDK knows and some it does not, session
+attributes tampered with (random JSON under "routine" and "_version"), any xx-YY locale,
+stored progress in any state, and the Timers API stand-in (failing with any status or a
+dropped connection mid-conversation), a refused endpoint or none.
+
+Example counts (hypothesis profile "robustness-ci", the default; derandomized, no example
+database, no deadline, so every CI run tries the same examples):
+    test_any_request_in_any_state                     250 examples, one request each
+    test_any_conversation                             120 examples of 10 to 30 turns
+    test_no_hands_on_instruction_after_it_hurts_more  120 examples of 4 to 15 turns
+about 2,800 requests in all, some 25 s on a 2-core machine. CRAMP_COACH_HYPOTHESIS=thorough
+runs ten times as many, randomized.
+
+The targeted tests at the end pin the failures these generators first found (a request type
+newer than the SDK, an IntentRequest with no intent, a 10,000-character slot value, a control
+character in a slot, "go to step N" at step N after "it hurts more", an impossible stored
+date), so each stays fixed whatever the generators happen to draw; the one strict xfail is
+a failure still open (see its reason).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_model import RequestEnvelope
+from ask_sdk_model.request import Request
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
+
+from skill.memory import VERSION_KEY, store_from_env
+from skill.routine import Line, Question, State, load_routine
+from skill.speech import TEMPLATES, Voice, to_text
+from skill.standins.timers_api import TimersApiStandIn
+from tests.conftest import ROOT, check_response
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+settings.register_profile(
+    "robustness-ci",
+    max_examples=100,  # each test below sets its own count; see the module docstring
+    deadline=None,  # a turn's time varies on a loaded CI machine; speed lives in benchmarks/
+    derandomize=True,  # the same examples every run: a CI failure is reproducible
+    database=None,  # nothing stored between runs, nothing shared between checkouts
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "robustness-thorough",
+    parent=settings.get_profile("robustness-ci"),
+    derandomize=False,
+)
+THOROUGH = os.environ.get("CRAMP_COACH_HYPOTHESIS") == "thorough"
+PROFILE = settings.get_profile("robustness-thorough" if THOROUGH else "robustness-ci")
+
+
+def examples(n: int) -> settings:
+    """The module's profile with `n` examples (ten times as many when thorough)."""
+    return settings(PROFILE, max_examples=n * 10 if THOROUGH else n)
+
+
+# --- what the interaction models and the routine say ------------------------------------------
+
+MODEL_DIR = ROOT / "interaction_models"
+ROUTINE = load_routine()
+STATE_KEY = "routine"  # the session attribute that carries the routine (skill.conversation)
+# Long enough to be far past any spoken utterance; short enough that a value echoed back
+# (escaped, up to 6 characters for 1) still fits Alexa's 8,000-character speech limit.
+LONG_MAX = 1000
+HUGE = 10_000  # a few values this long are drawn too: the skill must not echo them whole
+HANDS_ON_STEPS = [n for n, s in enumerate(ROUTINE.steps, start=1) if s.hands_on]
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    slots: dict[str, str]  # slot name -> slot type
+
+
+@cache
+def model_intents() -> tuple[Intent, ...]:
+    """Every intent of every locale's model, with its slots (the union over locales)."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(MODEL_DIR.glob("*.json")):
+        language = json.loads(path.read_text())["interactionModel"]["languageModel"]
+        for intent in language["intents"]:
+            slots = found.setdefault(intent["name"], {})
+            slots.update({s["name"]: s["type"] for s in intent.get("slots", [])})
+    return tuple(Intent(name, slots) for name, slots in sorted(found.items()))
+
+
+@cache
+def custom_slot_ids() -> dict[str, tuple[str, ...]]:
+    """Custom slot type -> the ids its values resolve to."""
+    ids: dict[str, set[str]] = {}
+    for path in sorted(MODEL_DIR.glob("*.json")):
+        language = json.loads(path.read_text())["interactionModel"]["languageModel"]
+        for slot_type in language.get("types", []):
+            ids.setdefault(slot_type["name"], set()).update(
+                v.get("id") or v["name"]["value"] for v in slot_type["values"]
+            )
+    return {name: tuple(sorted(values)) for name, values in ids.items()}
+
+
+def model_locales() -> list[str]:
+    return sorted(p.stem for p in MODEL_DIR.glob("*.json"))
+
+
+# Request types the SDK can read, besides the three every skill handles, and some it cannot
+# (newer than the SDK): the skill must answer each inside a session.
+OTHER_REQUEST_TYPES = sorted(
+    set(Request.discriminator_value_class_map)
+    - {"LaunchRequest", "IntentRequest", "SessionEndedRequest"}
+)
+NEWER_REQUEST_TYPES = ["Alexa.Something.New", "Dialog.Future", "Foo"]
+SESSION_END_REASONS = ["USER_INITIATED", "ERROR", "EXCEEDED_MAX_REPROMPTS"]
+
+
+@cache
+def instruction_sentences(locale: str) -> dict[int, tuple[str, ...]]:
+    """Hands-on step number -> the sentences of its spoken instruction, in every variant.
+
+    Rendered from the templates (never copied), so new wording or a new phrasing variant
+    (`step/<id>@<variant>.ssml`) is covered without touching this test.
+    """
+    found: dict[int, tuple[str, ...]] = {}
+    for number, step in enumerate(ROUTINE.steps, start=1):
+        if not step.hands_on:
+            continue
+        variants = {None} | {
+            p.stem.partition("@")[2] for p in TEMPLATES.glob(f"*/step/{step.id}@*.ssml")
+        }
+        sentences: set[str] = set()
+        for variant in variants:
+            voice = Voice(locale, State(step=number), ROUTINE, variant=variant)
+            text = to_text(voice.ssml(Line(f"step/{step.id}")))
+            # Sentences of four words or more: short ones ("A heating pad works too.")
+            # could be said elsewhere for other reasons.
+            sentences |= {s.strip() + "." for s in text.split(".") if len(s.split()) >= 4}
+        found[number] = tuple(sorted(sentences))
+    return found
+
+
+@cache
+def apology(locale: str) -> str:
+    """What the skill's error handler says: no generated request may ever hear it."""
+    return to_text(Voice(locale, State(), ROUTINE).ssml(Line("error/sorry")))
+
+
+# --- strategies -------------------------------------------------------------------------------
+
+# Any character but lone surrogates (which no UTF-8 JSON from Alexa can carry): letters,
+# emoji, XML metacharacters, and control characters XML forbids even escaped.
+speakable = st.characters(blacklist_categories=["Cs"])
+TRICKY = [
+    "", " ", "   ", "&", "<", ">", '"', "'", "&amp;", "&lt;speak&gt;", "<speak>3</speak>",
+    "</speak>", "<break time=\"30s\"/>", "five & a half", "]]>", "<!--", "x" * LONG_MAX,
+    "&" * LONG_MAX, "\"'<>&" * (LONG_MAX // 5), "\u00e9t\u00e9", "\U0001f4a9", "NaN", "null",
+    "4\x01", "\x00", "\ufffe", "x" * HUGE, "<&>" * (HUGE // 3),
+]
+slot_text = st.one_of(
+    st.text(speakable, max_size=30),
+    st.sampled_from(TRICKY),
+    st.text(speakable, min_size=200, max_size=LONG_MAX),
+    # Step numbers as heard: in range, out of range, ordinals.
+    st.integers(-1, ROUTINE.total + 2).map(str),
+    st.integers(0, ROUTINE.total + 2).map(lambda n: f"{n}{'th' if n > 3 else 'rd'}"),
+)
+
+
+@st.composite
+def wire_slot(draw: st.DrawFn, name: str, slot_type: str) -> dict[str, Any]:
+    """One slot as Alexa sends it: with or without a value, resolved or not (custom types)."""
+    entry: dict[str, Any] = {"name": name, "confirmationStatus": "NONE"}
+    if draw(st.integers(0, 5)):  # mostly heard; sometimes a slot with no value
+        entry["value"] = draw(slot_text)
+    ids = custom_slot_ids().get(slot_type)
+    if ids is not None and draw(st.booleans()):
+        authority = f"amzn1.er-authority.echo-sdk.test.{slot_type}"
+        matched = draw(st.one_of(st.none(), st.sampled_from(ids), st.text(speakable, max_size=20)))
+        if matched is None:
+            status, values = "ER_SUCCESS_NO_MATCH", []
+        else:
+            status, values = "ER_SUCCESS_MATCH", [
+                {"value": {"name": entry.get("value", ""), "id": matched}}
+            ]
+        entry["resolutions"] = {"resolutionsPerAuthority": [
+            {"authority": authority, "status": {"code": status}, "values": values}
+        ]}
+    return entry
+
+
+made_up_intent = st.one_of(
+    st.from_regex(r"[A-Z][A-Za-z]{0,20}Intent", fullmatch=True),
+    st.sampled_from(["AMAZON.ScrollUpIntent", "AMAZON.SelectIntent", "AMAZON.LoopOnIntent"]),
+).map(lambda name: Intent(name, {}))
+
+
+@st.composite
+def intent_request(draw: st.DrawFn) -> dict[str, Any]:
+    """An IntentRequest for an intent of the model (or a made-up one), slots in any shape."""
+    intent = draw(st.one_of(st.sampled_from(model_intents()), made_up_intent))
+    body: dict[str, Any] = {"name": intent.name, "confirmationStatus": "NONE"}
+    shape = draw(st.sampled_from(["declared", "declared", "none", "null", "extra"]))
+    if shape in ("declared", "extra"):
+        slots = {}
+        for name, slot_type in intent.slots.items():
+            if draw(st.integers(0, 4)):  # mostly present
+                slots[name] = draw(wire_slot(name, slot_type))
+        if shape == "extra":
+            slots["undeclared"] = draw(wire_slot("undeclared", "AMAZON.SearchQuery"))
+        body["slots"] = slots
+    elif shape == "null":
+        body["slots"] = None
+    if not draw(st.integers(0, 20)):
+        del body["name"]  # an intent with no name at all
+    if not draw(st.integers(0, 20)):
+        return {"type": "IntentRequest", "dialogState": "COMPLETED"}  # no intent at all
+    return {"type": "IntentRequest", "dialogState": "COMPLETED", "intent": body}
+
+
+@st.composite
+def other_request(draw: st.DrawFn, kind: str | None = None) -> dict[str, Any]:
+    """A request of another type than launch, intent or session end, with a plausible body."""
+    kind = kind or draw(st.sampled_from(OTHER_REQUEST_TYPES + NEWER_REQUEST_TYPES))
+    request: dict[str, Any] = {"type": kind}
+    if kind == "Connections.Response":
+        # An answer to a permission question (the timers consent) in any shape.
+        request.update({
+            "name": draw(st.sampled_from(["AskFor", "Buy", "Other"])),
+            "status": {"code": draw(st.sampled_from(["200", "400", "500"])), "message": "OK"},
+            "payload": draw(st.fixed_dictionaries({}, optional={
+                "status": st.sampled_from(["ACCEPTED", "DENIED", "NOT_ANSWERED", "junk"]),
+                "permissionScope": st.sampled_from(
+                    ["alexa::alerts:timers:skill:readwrite", "other"]),
+            })),
+            "token": draw(st.text(speakable, max_size=20)),
+        })
+    elif kind == "Alexa.Presentation.APL.UserEvent":
+        request["arguments"] = draw(st.lists(st.text(speakable, max_size=10), max_size=3))
+    return request
+
+
+json_scalar = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(speakable, max_size=20),
+)
+json_value = st.recursive(
+    json_scalar,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=12,
+)
+_FIELD_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "int": st.integers(-2, ROUTINE.total + 3),
+    "bool": st.booleans(),
+    "float": st.one_of(st.floats(-1e12, 1e12), st.sampled_from([0.0, 1.7e9, 1e11])),
+}
+
+
+def state_field_values(name: str, type_name: str) -> st.SearchStrategy[Any]:
+    """Values for one field of the routine's state: its own type mostly, junk sometimes."""
+    own: st.SearchStrategy[Any] = _FIELD_VALUES.get(type_name, json_value)
+    if name == "pending":
+        own = st.sampled_from([None, *(q.value for q in Question)])
+    elif name == "episodes":
+        own = st.lists(st.one_of(
+            st.dates().map(lambda d: d.isoformat()),
+            st.sampled_from(["2026-13-45", "2026-02-30", "yesterday", "", "2026"]),
+        ), max_size=14)
+    return st.one_of(own, own, own, json_value)
+
+
+# Every field of the state, whatever fields the routine grows (timers, situations).
+routine_dict = st.fixed_dictionaries({}, optional={
+    f.name: state_field_values(f.name, str(f.type)) for f in fields(State)
+})
+tampered_attributes = st.fixed_dictionaries({}, optional={
+    STATE_KEY: st.one_of(routine_dict, routine_dict, json_value),
+    VERSION_KEY: st.one_of(st.integers(-3, 10**20), json_value),
+    "anything": json_value,
+})
+locale = st.one_of(
+    st.sampled_from(model_locales()),
+    st.from_regex(r"[a-z]{2}-[A-Z]{2}", fullmatch=True),
+    st.none(),  # no locale field at all
+)
+
+
+# --- Alexa's side, with fields that can go missing -------------------------------------------
+
+KEEP = object()  # "send the session attributes Alexa holds", as opposed to replacing them
+
+
+@dataclass
+class Wire:
+    """Alexa for one user, sending hand-built envelopes whose fields may be left out."""
+
+    handler: Handler
+    api_endpoint: str | None
+    locale: str | None = "en-US"
+    timers_api: TimersApiStandIn | None = None  # the stand-in behind api_endpoint, if any
+    user_id: str = field(default_factory=lambda: f"amzn1.ask.account.robust-{uuid.uuid4()}")
+    session_id: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 27, 17, 0, tzinfo=UTC))
+
+    def envelope(self, request: dict[str, Any], *, attributes: Any = KEEP,
+                 locale: Any = KEEP, timestamp: bool = True, api: bool = True,
+                 ) -> dict[str, Any]:
+        new = self.session_id is None
+        if new:
+            self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
+            self.attributes = {}
+        request = {"requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", **request}
+        if timestamp:
+            request["timestamp"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        chosen = self.locale if locale is KEEP else locale
+        if chosen is not None:
+            request["locale"] = chosen
+        session: dict[str, Any] = {
+            "new": new, "sessionId": self.session_id,
+            "application": {"applicationId": "amzn1.ask.skill.robustness"},
+            "user": {"userId": self.user_id},
+        }
+        sent = self.attributes if attributes is KEEP else attributes
+        if sent is not None:  # None: the "attributes" field is left out
+            session["attributes"] = sent
+        envelope: dict[str, Any] = {"version": "1.0", "session": session, "request": request}
+        system: dict[str, Any] = {
+            "application": {"applicationId": "amzn1.ask.skill.robustness"},
+            "user": {"userId": self.user_id},
+            "device": {"deviceId": "amzn1.ask.device.robust", "supportedInterfaces": {}},
+        }
+        if api:  # no api: no token and no endpoint (the Alexa APIs cannot be called)
+            system["apiAccessToken"] = "robustness-token"
+            if self.api_endpoint is not None:
+                system["apiEndpoint"] = self.api_endpoint
+        envelope["context"] = {"System": system}
+        return envelope
+
+    def send(self, envelope: dict[str, Any]) -> dict[str, Any]:
+        """Send through JSON both ways, check the wire rules, and carry the session on."""
+        raw: dict[str, Any] = json.loads(json.dumps(self.handler(json.loads(json.dumps(
+            envelope)), None)))
+        check_answer(envelope, raw)
+        if envelope["request"]["type"] == "SessionEndedRequest" or session_ends(raw):
+            self.session_id, self.attributes = None, {}
+        else:
+            self.attributes = raw.get("sessionAttributes") or {}
+        return raw
+
+
+def session_ends(raw: dict[str, Any]) -> bool:
+    """Whether Alexa closes the session after this response (a hand-over keeps it open)."""
+    response = raw.get("response") or {}
+    directives = [d.get("type") for d in response.get("directives") or []]
+    return response.get("shouldEndSession") is not False and (
+        "Connections.SendRequest" not in directives)
+
+
+def check_answer(envelope: dict[str, Any], raw: dict[str, Any]) -> None:
+    """The properties every single response must have."""
+    check_response(envelope, raw)  # SSML, reprompt iff open, size, version
+    request = envelope["request"]
+    attributes = raw.get("sessionAttributes")
+    if attributes is not None:
+        text = json.dumps(attributes, allow_nan=False)  # plain JSON: no NaN, no objects
+        assert json.loads(text) == attributes
+        if STATE_KEY in attributes:
+            # The state the skill wrote reads back as itself: nothing of it is dropped.
+            state = State.from_dict(attributes[STATE_KEY], ROUTINE)
+            assert state.to_dict() == attributes[STATE_KEY]
+    if request["type"] == "SessionEndedRequest":
+        return
+    speech = to_text(raw["response"]["outputSpeech"]["ssml"])
+    assert speech, "the skill must say something"
+    assert apology(request.get("locale") or "en-US") not in speech, (
+        "the request reached the error handler: something in the skill raised"
+    )
+
+
+def step_in(raw: dict[str, Any]) -> tuple[int, bool] | None:
+    """(step, finished) as the response's session says, or None when the session ended."""
+    state = (raw.get("sessionAttributes") or {}).get(STATE_KEY)
+    if not isinstance(state, dict) or session_ends(raw):
+        return None
+    return int(state.get("step", 0)), bool(state.get("finished"))
+
+
+def user_envelope(user_id: str) -> Any:
+    """A request envelope (SDK object) naming the user, to read or seed their stored state."""
+    body = {"version": "1.0", "request": {"type": "LaunchRequest", "requestId": "r"},
+            "context": {"System": {"user": {"userId": user_id}}}}
+    return DefaultSerializer().deserialize(json.dumps(body), RequestEnvelope)
+
+
+def stored_step(user_id: str) -> int:
+    """Where the skill will pick up for this user: the stored state's step (0 if none)."""
+    record = store_from_env().get_attributes(user_envelope(user_id))
+    return State.from_dict(record.get(STATE_KEY), ROUTINE).step
+
+
+def step_before(envelope: dict[str, Any]) -> int:
+    """The step a request finds the runner at: its session's state, or the stored one."""
+    session = envelope.get("session") or {}
+    if session.get("new", True):
+        return stored_step(session["user"]["userId"])
+    state = (session.get("attributes") or {}).get(STATE_KEY)
+    return State.from_dict(state, ROUTINE).step
+
+
+@dataclass
+class HurtsMoreWatch:
+    """After "it hurts more" at a hands-on step, that step's instruction is never spoken again
+    until the runner has left the step."""
+
+    step: int | None = None
+
+    def after(self, wire: Wire, envelope: dict[str, Any], raw: dict[str, Any],
+              reset: bool = False) -> None:
+        request = envelope["request"]
+        locale = request.get("locale") or "en-US"
+        speech = to_text((raw["response"].get("outputSpeech") or {}).get("ssml", ""))
+        intent = (request.get("intent") or {}).get("name")
+        hurt_at = step_before(envelope) if intent == "HurtsMoreIntent" else None
+        for watched in {self.step, hurt_at} - {None}:
+            if reset and watched == self.step:
+                continue
+            if currently_in_test_context():  # statistics, for --hypothesis-show-statistics
+                event("a turn checked after 'it hurts more'")
+            for sentence in instruction_sentences(locale).get(watched or 0, ()):
+                assert sentence not in speech, (
+                    f"step {watched}'s instruction after 'it hurts more': {sentence!r}"
+                )
+        where = step_in(raw)
+        if where is None:  # the session ended: the stored state is where the skill resumes
+            step = stored_step(wire.user_id)
+            where = (step, step == 0)
+        if reset or where[0] != self.step or where[1]:
+            self.step = None
+        if hurt_at is not None and where == (hurt_at, False) and hurt_at in HANDS_ON_STEPS:
+            self.step = hurt_at
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def timers_api() -> Iterator[TimersApiStandIn]:
+    """The Timers API stand-in, for the skill's timer calls (whatever the skill makes)."""
+    with TimersApiStandIn() as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def endpoints(timers_api: TimersApiStandIn) -> list[str | None]:
+    """apiEndpoint values: the stand-in, a loopback port that refuses, or none at all."""
+    return [timers_api.url, timers_api.url, "http://127.0.0.1:9", None]
+
+
+def fresh_wire(handler: Handler, timers_api: TimersApiStandIn, endpoint: str | None,
+               locale: str | None) -> Wire:
+    """A new user, with the Timers API stand-in healthy and empty (it is shared by examples)."""
+    timers_api.clear_faults()
+    for timer in timers_api.timers():
+        request = urllib.request.Request(f"{timers_api.url}/v1/alerts/timers/{timer.id}",
+                                         method="DELETE",
+                                         headers={"Authorization": "Bearer robustness-token"})
+        urllib.request.urlopen(request, timeout=5).close()
+    return Wire(handler, endpoint, locale=locale,
+                timers_api=timers_api if endpoint == timers_api.url else None)
+
+
+def turn_strategy() -> st.SearchStrategy[tuple[str, Any]]:
+    """One turn of a conversation: what Alexa sends, and how the envelope is damaged."""
+    return st.one_of(
+        st.tuples(st.just("intent"), intent_request()),
+        st.tuples(st.just("intent"), intent_request()),
+        st.tuples(st.just("intent"), intent_request()),
+        st.tuples(st.just("next"), st.sampled_from(
+            ["AMAZON.NextIntent", "AMAZON.YesIntent", "AMAZON.NoIntent", "HurtsMoreIntent"])),
+        st.tuples(st.just("launch"), st.none()),
+        st.tuples(st.just("end"), st.sampled_from(SESSION_END_REASONS)),
+        st.tuples(st.just("other"), other_request()),
+        st.tuples(st.just("other"), other_request("Connections.Response")),  # a consent answer
+        st.tuples(st.just("timers_fault"), st.sampled_from(
+            [400, 401, 403, 404, 429, 500, 502, 504, "drop"])),
+        st.tuples(st.just("tamper"), tampered_attributes),
+        st.tuples(st.just("no_attributes"), st.none()),
+        st.tuples(st.just("locale"), locale),
+        st.tuples(st.just("wait"), st.sampled_from([5, 90, 3600, 13 * 3600, 3 * 86400])),
+    )
+
+
+def play(wire: Wire, turn: tuple[str, Any], watch: HurtsMoreWatch) -> None:
+    """Send one generated turn (some turns only change what the next envelope looks like)."""
+    kind, value = turn
+    if kind == "locale":
+        wire.locale = value
+        return
+    if kind == "wait":
+        wire.now += timedelta(seconds=value)
+        return
+    if kind == "end" and wire.session_id is None:
+        return  # Alexa only ends a session that is open
+    request: dict[str, Any]
+    attributes: Any = KEEP
+    reset = False
+    if kind == "intent":
+        request = value
+    elif kind == "next":
+        request = {"type": "IntentRequest", "intent": {"name": value, "slots": {}}}
+    elif kind == "launch":
+        wire.session_id = None
+        request = {"type": "LaunchRequest"}
+    elif kind == "end":
+        request = {"type": "SessionEndedRequest", "reason": value}
+    elif kind == "timers_fault":
+        if wire.timers_api is not None:  # the Timers API fails from now on, in this way
+            if value == "drop":
+                wire.timers_api.drop_connection(times=None)
+            else:
+                wire.timers_api.respond_with(value, times=None)
+        return
+    elif kind == "other":
+        request = value
+    else:  # tamper, no_attributes: a follow-up in the same session with damaged attributes
+        request = {"type": "IntentRequest", "intent": {"name": "AMAZON.RepeatIntent"}}
+        attributes = value if kind == "tamper" else None
+        reset = True  # the state is whatever the damage made it
+    envelope = wire.envelope(request, attributes=attributes)
+    raw = wire.send(envelope)
+    watch.after(wire, envelope, raw, reset=reset)
+
+
+# --- the properties ---------------------------------------------------------------------------
+
+
+@examples(250)
+@given(
+    stored=st.one_of(st.none(), routine_dict),
+    in_session=st.one_of(st.none(), routine_dict),
+    request=st.one_of(intent_request(), intent_request(), intent_request(),
+                      st.just({"type": "LaunchRequest"}), other_request(),
+                      st.sampled_from(SESSION_END_REASONS).map(
+                          lambda r: {"type": "SessionEndedRequest", "reason": r})),
+    request_locale=locale,
+    endpoint=st.integers(0, 3),
+    damage=st.sampled_from(["none", "none", "no_timestamp", "no_api_access", "no_attributes"]),
+)
+def test_any_request_in_any_state(
+    lambda_handler: Handler, timers_api: TimersApiStandIn, endpoints: list[str | None],
+    stored: dict[str, Any] | None,
+    in_session: dict[str, Any] | None, request: dict[str, Any], request_locale: str | None,
+    endpoint: int, damage: str,
+) -> None:
+    """Any request, in any stored and in-session state, gets a valid spoken answer."""
+    wire = fresh_wire(lambda_handler, timers_api, endpoints[endpoint], request_locale)
+    if stored is not None:  # progress from an earlier session, in whatever state
+        store_from_env().save_attributes(user_envelope(wire.user_id), {STATE_KEY: stored})
+    if in_session is not None:  # a session already under way
+        wire.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
+    attributes = None if damage == "no_attributes" else {STATE_KEY: in_session or {}}
+    wire.send(wire.envelope(request, attributes=attributes,
+                            timestamp=damage != "no_timestamp", api=damage != "no_api_access"))
+
+
+@examples(120)
+@given(
+    start_locale=st.sampled_from(model_locales()),
+    endpoint=st.integers(0, 3),
+    turns=st.lists(turn_strategy(), min_size=10, max_size=30),
+)
+def test_any_conversation(lambda_handler: Handler, timers_api: TimersApiStandIn,
+                          endpoints: list[str | None], start_locale: str, endpoint: int,
+                          turns: list[tuple[str, Any]]) -> None:
+    """Any sequence of turns, damaged envelopes and a failing Timers API included, keeps
+    every response valid."""
+    wire = fresh_wire(lambda_handler, timers_api, endpoints[endpoint], start_locale)
+    watch = HurtsMoreWatch()
+    for turn in turns:
+        play(wire, turn, watch)
+    event(f"turns: {len(turns) // 5 * 5}+")
+
+
+@examples(120)
+@given(
+    step=st.sampled_from(HANDS_ON_STEPS),
+    answer_gate=st.sampled_from(["AMAZON.NoIntent", "HurtsMoreIntent", "AMAZON.YesIntent"]),
+    turns=st.lists(turn_strategy(), min_size=2, max_size=12),
+    start_locale=st.sampled_from(model_locales()),
+)
+def test_no_hands_on_instruction_after_it_hurts_more(
+    lambda_handler: Handler, timers_api: TimersApiStandIn, step: int, answer_gate: str,
+    turns: list[tuple[str, Any]], start_locale: str,
+) -> None:
+    """After "it hurts more" at a hands-on step, nothing said at that step repeats its
+    instruction, whatever comes next (repeat, resume, help, a new session...)."""
+    wire = fresh_wire(lambda_handler, timers_api, timers_api.url, start_locale)
+    watch = HurtsMoreWatch()
+    go_to = {"type": "IntentRequest", "intent": {"name": "GoToStepIntent", "slots": {
+        "number": {"name": "number", "value": str(step)}}}}
+    raw = wire.send(wire.envelope({"type": "LaunchRequest"}))
+    raw = wire.send(wire.envelope(go_to))
+    if (raw.get("sessionAttributes") or {}).get(STATE_KEY, {}).get("pending"):
+        # The massage asks about the pain first; any answer is fine for this property.
+        envelope = wire.envelope({"type": "IntentRequest", "intent": {"name": answer_gate}})
+        raw = wire.send(envelope)
+        watch.after(wire, envelope, raw)
+    hurts = wire.envelope({"type": "IntentRequest", "intent": {"name": "HurtsMoreIntent"}})
+    watch.after(wire, hurts, wire.send(hurts))
+    for turn in turns:
+        play(wire, turn, watch)
+    event(f"turns: {len(turns) // 5 * 5}+")
+
+
+# --- the failures the generators first found, pinned -------------------------------------------
+
+
+def _single(lambda_handler: Handler, request: dict[str, Any], **options: Any) -> dict[str, Any]:
+    wire = Wire(lambda_handler, None)
+    wire.send(wire.envelope({"type": "LaunchRequest"}))
+    envelope = wire.envelope(request, **options)
+    return wire.send(envelope)
+
+
+def test_a_request_type_the_sdk_does_not_know_still_gets_an_answer(
+    lambda_handler: Handler,
+) -> None:
+    """A request type newer than the SDK gets the place and a prompt, like any unknown one."""
+    _single(lambda_handler, {"type": "Alexa.Something.New", "payload": {}})
+
+
+def test_an_intent_request_without_an_intent_is_a_fallback(lambda_handler: Handler) -> None:
+    """An IntentRequest that names no intent is treated as not understood, not as an error."""
+    _single(lambda_handler, {"type": "IntentRequest", "dialogState": "COMPLETED"})
+
+
+def test_a_huge_slot_value_is_not_echoed_whole(lambda_handler: Handler) -> None:
+    """However long the heard step number, the answer stays within Alexa's limits."""
+    _single(lambda_handler, {"type": "IntentRequest", "intent": {
+        "name": "GoToStepIntent", "slots": {"number": {"name": "number", "value": "x" * HUGE}}}})
+
+
+def test_a_control_character_in_a_slot_never_breaks_the_ssml(lambda_handler: Handler) -> None:
+    """A control character heard in a slot is dropped, not sent to Alexa inside SSML."""
+    _single(lambda_handler, {"type": "IntentRequest", "intent": {
+        "name": "GoToStepIntent", "slots": {"number": {"name": "number", "value": "4\x01"}}}})
+
+
+def test_going_to_the_same_step_after_it_hurts_more_keeps_the_instruction_back(
+    lambda_handler: Handler,
+) -> None:
+    """'Go to step 2' while at the stretch, after it hurt more, does not say to stretch again."""
+    step = HANDS_ON_STEPS[0]
+    wire = Wire(lambda_handler, None)
+    watch = HurtsMoreWatch()
+    wire.send(wire.envelope({"type": "LaunchRequest"}))
+    go_to = {"type": "IntentRequest", "intent": {"name": "GoToStepIntent", "slots": {
+        "number": {"name": "number", "value": str(step)}}}}
+    wire.send(wire.envelope(go_to))
+    hurts = wire.envelope({"type": "IntentRequest", "intent": {"name": "HurtsMoreIntent"}})
+    watch.after(wire, hurts, wire.send(hurts))
+    again = wire.envelope(go_to)
+    watch.after(wire, again, wire.send(again))
+
+
+def test_an_impossible_date_in_the_stored_episodes_is_dropped(lambda_handler: Handler) -> None:
+    """A stored episode date that cannot exist is dropped like any other tampered value."""
+    wire = Wire(lambda_handler, None)
+    record: dict[str, Any] = {STATE_KEY: {"episodes": ["2026-13-45"], "first_time": False}}
+    store_from_env().save_attributes(user_envelope(wire.user_id), record)
+    wire.send(wire.envelope({"type": "LaunchRequest"}))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "skill/app.py _envelope: a SessionEndedRequest the SDK cannot read (a reason newer than "
+    "the SDK) is rewritten into an IntentRequest, so the skill speaks after the session ended; "
+    "rewrite it into a SessionEndedRequest without the reason instead"))
+def test_a_session_that_ends_for_a_reason_newer_than_the_sdk_gets_no_speech(
+    lambda_handler: Handler,
+) -> None:
+    """Alexa closing the session for a reason the SDK does not know gets no speech back."""
+    _single(lambda_handler, {"type": "SessionEndedRequest", "reason": "A_NEW_REASON"})
+
+
+def test_generators_reach_every_intent_and_request_type() -> None:
+    """The generators draw from the models and the SDK, not from a list kept here."""
+    names = {i.name for i in model_intents()}
+    assert {"AMAZON.NextIntent", "HurtsMoreIntent", "GoToStepIntent"} <= names
+    assert "Connections.Response" in OTHER_REQUEST_TYPES
+    assert instruction_sentences("en-US"), "no hands-on step instructions rendered"
+    assert Path(MODEL_DIR / "en-US.json").is_file()

@@ -17,7 +17,7 @@ from skill.speech import TEMPLATES
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "interaction_models").glob("*.json"))
-SOURCE = (ROOT / "skill" / "routine.py").read_text()
+SOURCE = "\n".join(p.read_text() for p in (ROOT / "skill" / "routine").glob("*.py"))
 
 
 def language_model(path: Path) -> dict[str, Any]:

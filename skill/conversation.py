@@ -150,9 +150,8 @@ class _Memory:
         session = self.envelope.session
         self.new_session = session is None or bool(session.new)
         # Read the store when a session opens; within one, the session attributes are current
-        # (a session that could not reach the store at first learns its version later).
+        # (a session that could not reach the store at first reads it again next turn).
         self.reload = self.new_session or VERSION_KEY not in self.session
-        self.conflicted = False
 
     def load(self) -> State:
         in_session = State.from_dict(self.session.get(STATE_KEY), self.routine)
@@ -168,9 +167,10 @@ class _Memory:
         stored = State.from_dict(record.get(STATE_KEY), self.routine)
         if self.new_session:
             return stored.new_session()
-        if not self.conflicted:
-            return in_session  # the session went on while the store was out of reach
-        # Replaying after a conflict: the stored place, this session's own counters.
+        if record.get(VERSION_KEY) is None:
+            return in_session  # nothing was ever kept: the session's own progress stands
+        # Replaying on what the store accepted (after a conflict, or once a store that was out
+        # of reach at the session's start answers): the stored place, this session's counters.
         return replace(stored, greeted=in_session.greeted, misses=in_session.misses,
                        unclear=in_session.unclear)
 
@@ -196,7 +196,7 @@ class _Memory:
             if overwrite:
                 return self._save_over(outcome)
             log.info("another request saved first; replaying the turn on its state")
-            self.reload = self.conflicted = True
+            self.reload = True
             return False
         except StoreError as error:
             log.warning("memory not saved, the session still has it: %s", error)

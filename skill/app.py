@@ -83,8 +83,8 @@ def event_handler(skill: CustomSkill) -> EventHandler:
 
 
 def _envelope(event: dict[str, Any]) -> RequestEnvelope:
-    """The SDK's envelope for an event; a request type the SDK cannot represent (one newer
-    than the SDK, say) becomes an intent nobody handles, so it is answered as input the
+    """The SDK's envelope for an event; a request the SDK cannot represent (a type or value
+    newer than the SDK, say) becomes an intent nobody handles, so it is answered as input the
     skill did not understand instead of failing the whole invocation."""
     try:
         return _serializer.deserialize(json.dumps(event), RequestEnvelope)
@@ -92,9 +92,10 @@ def _envelope(event: dict[str, Any]) -> RequestEnvelope:
         raw = event.get("request")
         request: dict[str, Any] = raw if isinstance(raw, dict) else {}
         log.info("request type the SDK cannot read: %s", str(request.get("type"))[:80])
-        stand_in: dict[str, Any] = {
-            "type": "IntentRequest", "intent": {"name": UNREADABLE_REQUEST},
-            **{k: request[k] for k in ("requestId", "timestamp", "locale") if k in request},
-        }
+        known = {k: request[k] for k in ("requestId", "timestamp", "locale") if k in request}
+        # A session that ended for a reason newer than the SDK still just ended: no speech.
+        ended = request.get("type") == "SessionEndedRequest"
+        stand_in: dict[str, Any] = {**known, "type": "SessionEndedRequest"} if ended else {
+            **known, "type": "IntentRequest", "intent": {"name": UNREADABLE_REQUEST}}
         return _serializer.deserialize(json.dumps({**event, "request": stand_in}),
                                        RequestEnvelope)

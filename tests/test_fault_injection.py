@@ -150,15 +150,9 @@ def test_store_failing_at_one_step_with_a_session_per_step(
     alexa = Alexa(checked_send(store), device=new_device(), clock=clock)
     run = walk(alexa, before_turn=break_store_at(store, failing, mode), session_per_step=True)
     check_completed(run)
-    # A session that could not read the store at its start saves over further progress once
-    # the store is back (the xfail below): only failed writes are held to forward-only here.
-    check_nothing_lost(store, alexa, clock, forward_only=mode == "writes")
+    check_nothing_lost(store, alexa, clock, forward_only=True)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "skill/conversation.py _Memory.load: a session whose opening read failed starts blind at "
-    "step 1; when a later read succeeds (not a conflict) it keeps the session's own state and "
-    "its save overwrites the further progress the store held"))
 def test_a_session_that_could_not_read_the_store_never_saves_over_further_progress(
     store: RecordingStore, clock: FakeClock
 ) -> None:

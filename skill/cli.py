@@ -133,7 +133,9 @@ class Console:
             if directive.get("type") == "Alexa.Presentation.APL.RenderDocument":
                 self._show_screen(directive["datasources"]["payload"])
         card = reply.card
-        if card:
+        if card and card.get("type") == "AskForPermissionsConsent":
+            self.print(f"  [card] asks for permission: {', '.join(card.get('permissions', []))}")
+        elif card:
             body = card.get("content") or card.get("text") or ""
             self.print(f"  [card] {card.get('title', '')}")
             for line in str(body).splitlines():

@@ -34,11 +34,23 @@ _LAUNCH_WORDS = ("open", "launch", "start", "begin", "load", "run", "use")
 _ONE_SHOT = r"^(?:ask|tell)\s+{name}\s*(?:(?:to|for|that|about|if|whether)\s+)?(.*)$"
 
 
+# People type (and Alexa hears) "I am done" as readily as "I'm done": both sides of a match
+# are expanded, so one sample covers both.
+_CONTRACTIONS = {
+    "i'm": "i am", "i've": "i have", "i'll": "i will", "i'd": "i would", "it's": "it is",
+    "what's": "what is", "that's": "that is", "there's": "there is", "let's": "let us",
+    "you're": "you are", "they're": "they are", "we're": "we are", "can't": "cannot",
+    "won't": "will not", "don't": "do not", "isn't": "is not", "haven't": "have not",
+    "didn't": "did not", "doesn't": "does not", "he's": "he is", "she's": "she is",
+}
+
+
 def normalize(text: str) -> str:
-    """Lower case, curly quotes straightened, punctuation other than apostrophes dropped."""
+    """Lower case, curly quotes straightened, punctuation other than apostrophes dropped,
+    common contractions expanded."""
     text = text.lower().replace("\u2019", "'")
     text = re.sub(r"[^a-z0-9' ]+", " ", text)
-    return " ".join(text.split())
+    return " ".join(_CONTRACTIONS.get(word, word) for word in text.split())
 
 
 @dataclass(frozen=True)

@@ -63,9 +63,13 @@ def _xml_chars(value: Any) -> Any:
 _TAG = re.compile(r"<[^>]+>")
 
 
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
+
+
 def to_text(ssml: str) -> str:
     """What a listener hears, as plain text: tags dropped, entities decoded."""
-    return " ".join(html.unescape(_TAG.sub(" ", ssml)).split())
+    text = " ".join(html.unescape(_TAG.sub(" ", ssml)).split())
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
 
 
 class Voice:

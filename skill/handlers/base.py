@@ -79,8 +79,10 @@ _ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)?$")
 
 
 def step_number(raw: str | None) -> str | None:
-    """A step number as digits ("4", "4th" -> "4"), or what was heard when it is not one."""
-    if raw is None:
+    """A step number as digits ("4", "4th" -> "4"), or what was heard when it is not one.
+
+    Alexa fills a number slot it could not make out with "?": that is no number at all."""
+    if raw is None or raw == "?":
         return None
     match = _ORDINAL.match(raw.lower())
     return str(int(match.group(1))) if match else raw

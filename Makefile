@@ -42,5 +42,13 @@ package: $(STAMP)
 models: $(STAMP)
 	$(BIN)/python -m skill.locales
 
+# Issue 8's figures beside a bare ask-sdk-core hello world (cold start, warm turns, memory, zip).
+bench: $(STAMP) $(STANDINS)/node_modules/.installed
+	$(BIN)/python benchmarks/bench.py
+
+# Words and seconds of every response of a full routine, per situation and English locale.
+speech-report: $(STAMP)
+	$(BIN)/python benchmarks/speech_report.py
+
 clean:
 	rm -rf $(VENV) dist build *.egg-info $(STANDINS)/node_modules

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
-from skill.simulator import Alexa, Reply
+from skill.simulator import Alexa, Device, Reply
 
 STATE_KEY = "routine"  # the session attribute with the routine's state (skill.conversation)
 NEXT = "AMAZON.NextIntent"
@@ -134,3 +134,78 @@ def _kind(reply: Reply) -> str:
         return "Connections.Response"
     pending = state_of(reply).get("pending")
     return ANSWERS.get(pending, YES) if pending else NEXT
+
+
+# --- situations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Situation:
+    """Who is talking to the skill, on what: a device kind and what they say after launch."""
+
+    name: str
+    device: str  # a kind skill.simulator.Device.of_kind knows: speaker, screen, car
+    opening: tuple[str, ...] = ()  # intents said right after the launch
+    note: str = ""
+
+
+# The situations the skill is measured in (benchmarks/speech_report.py, the speech budget
+# tests); add a row for a new one. A row the skill cannot play yet (an unknown device kind,
+# an intent missing from the model) is skipped where it is used.
+SITUATIONS = (
+    Situation("speaker", "speaker", note="a runner on the floor, the speaker across the room"),
+    Situation("screen", "screen", note="an Echo Show: the same words, with APL on screen"),
+    Situation("car", "car", note="driving the whole way: hands-on steps wait for parking"),
+    Situation("car, parked", "car", ("ParkedIntent",), note="says \"I've parked\" at once"),
+    Situation("caregiver", "speaker", ("HelperModeIntent",),
+              note="\"I'm helping someone\" after the launch"),
+)
+
+
+def device_for(situation: Situation, **fields: Any) -> Device | None:
+    """A device for the situation, or None when the simulator has no such kind yet."""
+    of_kind = getattr(Device, "of_kind", None)
+    if of_kind is None:
+        return Device(**fields) if situation.device == "speaker" else None
+    try:
+        device: Device = of_kind(situation.device, **fields)
+    except ValueError:
+        return None
+    return device
+
+
+# --- measuring what is said ---------------------------------------------------------------
+
+
+def words(text: str) -> int:
+    """Spoken words: tokens with a letter or digit in them (a stray "." is not a word)."""
+    return sum(1 for token in text.split() if any(c.isalnum() for c in token))
+
+
+@cache
+def instruction_openings(locale: str) -> tuple[str, ...]:
+    """The first sentence of every step's instruction, in every phrasing variant on disk.
+
+    Rendered from the templates, so new steps, wording or variants (the caregiver's, the
+    car's) are covered as they appear.
+    """
+    from skill.routine import Line, State, load_routine
+    from skill.speech import TEMPLATES, Voice, to_text
+
+    routine = load_routine()
+    openings: set[str] = set()
+    for number, step in enumerate(routine.steps, start=1):
+        variants = {""} | {p.stem.partition("@")[2]
+                           for p in TEMPLATES.glob(f"*/step/{step.id}@*.ssml")}
+        for variant in variants:
+            voice = Voice(locale, State(step=number), routine, variant=variant or None)
+            text = to_text(voice.ssml(Line(f"step/{step.id}")))
+            openings.add(text.split(". ")[0].split(": ")[0])
+    return tuple(sorted(o for o in openings if words(o) >= 2))
+
+
+def words_before_first_instruction(speech: str, locale: str) -> int | None:
+    """How many words are said before the first step instruction begins (None: no instruction)."""
+    found = [speech.find(opening) for opening in instruction_openings(locale)]
+    at = min((i for i in found if i >= 0), default=-1)
+    return None if at < 0 else words(speech[:at])

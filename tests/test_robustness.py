@@ -137,7 +137,7 @@ OTHER_REQUEST_TYPES = sorted(
     - {"LaunchRequest", "IntentRequest", "SessionEndedRequest"}
 )
 NEWER_REQUEST_TYPES = ["Alexa.Something.New", "Dialog.Future", "Foo"]
-SESSION_END_REASONS = ["USER_INITIATED", "ERROR", "EXCEEDED_MAX_REPROMPTS"]
+SESSION_END_REASONS = ["USER_INITIATED", "ERROR", "EXCEEDED_MAX_REPROMPTS", "A_NEW_REASON"]
 
 
 @cache

@@ -318,10 +318,13 @@ def _for_me(t: Turn) -> Outcome:
 def _switch_mode(t: Turn, *, helping: bool) -> Outcome:
     """Who is talking: a caregiver, or the runner. The routine goes on in their words."""
     turn = t.with_state(replace(t.state, helping=helping))
-    said = Line("mode/helper_on" if helping else "mode/helper_off")
+    if t.state.helping == helping:  # already so: nothing to announce
+        said: tuple[Line, ...] = ()
+    else:
+        said = (Line("mode/helper_on" if helping else "mode/helper_off"),)
     if not turn.state.in_progress:
-        return turn.begin(1, *((turn.welcome(),) if t.opens_session else ()), said)
-    return turn.carry_on_with(said)
+        return turn.begin(1, *((turn.welcome(),) if t.opens_session else ()), *said)
+    return turn.carry_on_with(*said)
 
 
 def _overview(t: Turn) -> Outcome:

@@ -92,7 +92,8 @@ def _envelope(event: dict[str, Any]) -> RequestEnvelope:
         raw = event.get("request")
         request: dict[str, Any] = raw if isinstance(raw, dict) else {}
         log.info("request type the SDK cannot read: %s", str(request.get("type"))[:80])
-        known = {k: request[k] for k in ("requestId", "timestamp", "locale") if k in request}
+        known: dict[str, Any] = {
+            k: request[k] for k in ("requestId", "timestamp", "locale") if k in request}
         # A session that ended for a reason newer than the SDK still just ended: no speech.
         ended = request.get("type") == "SessionEndedRequest"
         stand_in: dict[str, Any] = {**known, "type": "SessionEndedRequest"} if ended else {

@@ -24,7 +24,6 @@ from skill.handlers.safety import SafetyIntents
 from skill.handlers.session import LaunchHandler, SessionEndedHandler, SessionIntents
 from skill.handlers.situations import SituationIntents
 from skill.handlers.timers import PermissionAnswerHandler, TimerIntents
-from skill.http_client import HttpApiClient
 from skill.memory import store_from_env
 
 # In the order they are asked; only the last one's place matters: it takes what nobody did.
@@ -56,7 +55,8 @@ def build_skill(
 ) -> CustomSkill:
     """The Cramp Coach skill. `store` defaults to the environment's (SQLite or DynamoDB)."""
     conversation = Conversation(store=store_from_env() if store is _FROM_ENV else store)
-    builder = CustomSkillBuilder(api_client=api_client or HttpApiClient())
+    # No API client at start: the Timers API's own (with timeouts) is made when first needed.
+    builder = CustomSkillBuilder(api_client=api_client)
     for handler in REQUEST_HANDLERS:
         builder.add_request_handler(handler(conversation))
     builder.add_exception_handler(ErrorHandler(conversation))

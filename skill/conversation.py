@@ -19,16 +19,15 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
-from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
 from ask_sdk_model.interfaces.connections import SendRequestDirective
 from ask_sdk_model.ui import AskForPermissionsConsentCard, SimpleCard
 
-from skill import screen, timers
+from skill import screen
 from skill.memory import VERSION_KEY, StoreConflict, StoreError
 from skill.routine import (
     ChangeTimer,
@@ -49,6 +48,13 @@ from skill.routine import (
 )
 from skill.speech import DEFAULT_LOCALE, Voice, to_text
 
+if TYPE_CHECKING:
+    # The Timers API client pulls in http.client and ssl (~30 ms of a cold start): it is
+    # imported when a turn first calls it, and APL's model classes only for screens.
+    from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
+    from skill import timers
+
 log = logging.getLogger(__name__)
 
 # The session attribute, and the stored record's key, that carry the routine's state.
@@ -60,7 +66,9 @@ LABEL_TRIES = 3
 # The token Alexa hands back with its answer to the permission question.
 PERMISSION_TOKEN = "cramp-coach-timers"
 
-TimerServiceFor = Callable[[HandlerInput], timers.TimerService]
+TimerServiceFor = Callable[[HandlerInput], "timers.TimerService"]
+# Alexa's permission scope for skill timers (the same string as skill.json's permission).
+TIMERS_SCOPE = "alexa::alerts:timers:skill:readwrite"
 
 
 class Conversation:
@@ -68,7 +76,7 @@ class Conversation:
 
     def __init__(self, store: AbstractPersistenceAdapter | None = None,
                  routine: Routine | None = None,
-                 timer_service: TimerServiceFor = timers.TimerService.from_handler_input) -> None:
+                 timer_service: TimerServiceFor | None = None) -> None:
         self.store = store
         self.routine = routine or load_routine()
         self.timer_service = timer_service
@@ -100,7 +108,9 @@ class Conversation:
     def _call_timers(self, handler_input: HandlerInput, outcome: Outcome,
                      cause: Event) -> Outcome:
         """Carry out the timer calls; each result is an event the routine answers at once."""
-        service = self.timer_service(handler_input)
+        from skill import timers
+
+        service = (self.timer_service or timers.TimerService.from_handler_input)(handler_input)
         calls = [e for e in outcome.effects if isinstance(e, TimerCall)]
         while calls:
             voice = voice_for(handler_input, outcome.state, self.routine)
@@ -114,6 +124,8 @@ class Conversation:
 
 def _timer_call(service: timers.TimerService, call: TimerCall, voice: Voice) -> dict[str, Any]:
     """One call to the Timers API, its outcome as plain data for the routine."""
+    from skill import timers
+
     if isinstance(call, SetTimer):
         purpose = call.purpose.value
         label = voice.text("timer/label", purpose=purpose, round=call.round)
@@ -261,7 +273,7 @@ def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> 
             builder.ask(voice.ssml(outcome.prompt))
         builder.set_should_end_session(outcome.ends_session)
     if any(isinstance(e, ConsentCard) for e in outcome.effects):
-        builder.set_card(AskForPermissionsConsentCard(permissions=[timers.TIMERS_PERMISSION_SCOPE]))
+        builder.set_card(AskForPermissionsConsentCard(permissions=[TIMERS_SCOPE]))
     elif outcome.card is not None:
         builder.set_card(_card(voice, outcome))
     if screen.supports_apl(handler_input):
@@ -304,7 +316,7 @@ PERMISSION_REQUEST: dict[str, object] = {
     "@type": "AskForPermissionsConsentRequest",
     "@version": "2",
     "permissionScopes": [
-        {"permissionScope": timers.TIMERS_PERMISSION_SCOPE, "consentLevel": "ACCOUNT"}
+        {"permissionScope": TIMERS_SCOPE, "consentLevel": "ACCOUNT"}
     ],
 }
 

@@ -148,8 +148,9 @@ CREATE TABLE IF NOT EXISTS user_memory (
 class SqliteStore(AbstractPersistenceAdapter):
     """The embedded store: one SQLite file in WAL mode, safe across threads and processes.
 
-    Each operation opens its own short-lived connection, so nothing is shared between threads
-    or inherited across fork. Saves are a compare-and-set inside ``BEGIN IMMEDIATE``, which takes
+    Each thread keeps one connection (reopened after a fork, or when the file was replaced):
+    closing the last connection to a WAL database checkpoints it, which cost more than the
+    query itself on every turn. Saves are a compare-and-set inside ``BEGIN IMMEDIATE``, which takes
     the database's single write lock before reading the version, so no other writer (thread or
     process) can slip in between the check and the write. Nothing touches the disk until the
     first operation: a bad path fails that operation with StoreError, not the skill's start-up.
@@ -163,6 +164,7 @@ class SqliteStore(AbstractPersistenceAdapter):
         self.busy_timeout = busy_timeout
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._local = threading.local()  # this thread's connection, its pid and file
 
     # The ASK SDK calls these three.
 
@@ -171,12 +173,9 @@ class SqliteStore(AbstractPersistenceAdapter):
         user_id = _user_id(request_envelope)
         with self._failures("read"):
             conn = self._connect()
-            try:
-                row = conn.execute(
-                    "SELECT version, attributes FROM user_memory WHERE user_id = ?", (user_id,)
-                ).fetchone()
-            finally:
-                conn.close()
+            row = conn.execute(
+                "SELECT version, attributes FROM user_memory WHERE user_id = ?", (user_id,)
+            ).fetchone()
         if row is None:
             return {}
         version, text = row
@@ -199,38 +198,35 @@ class SqliteStore(AbstractPersistenceAdapter):
         new_version = 1 if expected is None else expected + 1
         with self._failures("write"):
             conn = self._connect()
+            # IMMEDIATE takes the write lock now, so the version read below cannot go
+            # stale before the UPDATE: the check and the write are one atomic step.
+            conn.execute("BEGIN IMMEDIATE")
             try:
-                # IMMEDIATE takes the write lock now, so the version read below cannot go
-                # stale before the UPDATE: the check and the write are one atomic step.
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    row = conn.execute(
-                        "SELECT version FROM user_memory WHERE user_id = ?", (user_id,)
-                    ).fetchone()
-                    stored = None if row is None else row[0]
-                    if stored != expected:
-                        raise StoreConflict("another request saved this user's memory first")
-                    if expected is None:
-                        conn.execute(
-                            "INSERT INTO user_memory (user_id, version, attributes)"
-                            " VALUES (?, ?, ?)",
-                            (user_id, new_version, text),
-                        )
-                    else:
-                        conn.execute(
-                            "UPDATE user_memory SET version = ?, attributes = ?"
-                            " WHERE user_id = ? AND version = ?",
-                            (new_version, text, user_id, expected),
-                        )
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        # Closing would roll back too; this just releases the lock sooner.
-                        with suppress(sqlite3.Error):
-                            conn.execute("ROLLBACK")
-                    raise
-            finally:
-                conn.close()
+                row = conn.execute(
+                    "SELECT version FROM user_memory WHERE user_id = ?", (user_id,)
+                ).fetchone()
+                stored = None if row is None else row[0]
+                if stored != expected:
+                    raise StoreConflict("another request saved this user's memory first")
+                if expected is None:
+                    conn.execute(
+                        "INSERT INTO user_memory (user_id, version, attributes)"
+                        " VALUES (?, ?, ?)",
+                        (user_id, new_version, text),
+                    )
+                else:
+                    conn.execute(
+                        "UPDATE user_memory SET version = ?, attributes = ?"
+                        " WHERE user_id = ? AND version = ?",
+                        (new_version, text, user_id, expected),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    # The connection stays open: release the write lock now.
+                    with suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                raise
         attributes[VERSION_KEY] = new_version
 
     def delete_attributes(self, request_envelope: Any) -> None:
@@ -238,33 +234,51 @@ class SqliteStore(AbstractPersistenceAdapter):
         user_id = _user_id(request_envelope)
         with self._failures("delete"):
             conn = self._connect()
-            try:
-                conn.execute("DELETE FROM user_memory WHERE user_id = ?", (user_id,))
-                # secure_delete (set on every connection) zeroes the freed bytes; checkpointing
-                # then copies that into the main file and empties the WAL, whose older frames
-                # would otherwise still hold the forgotten record. Best effort: a concurrent
-                # reader can keep the WAL, and the next checkpoint overwrites it.
-                with suppress(sqlite3.OperationalError):  # the DELETE itself has committed
-                    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-            finally:
-                conn.close()
+            conn.execute("DELETE FROM user_memory WHERE user_id = ?", (user_id,))
+            # secure_delete (set on every connection) zeroes the freed bytes; checkpointing
+            # then copies that into the main file and empties the WAL, whose older frames
+            # would otherwise still hold the forgotten record. Best effort: a concurrent
+            # reader can keep the WAL, and the next checkpoint overwrites it.
+            with suppress(sqlite3.OperationalError):  # the DELETE itself has committed
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     # Internals.
 
     def _connect(self) -> sqlite3.Connection:
-        """Open a connection (autocommit; transactions are explicit) and ensure the schema."""
+        """This thread's connection (autocommit; transactions are explicit), schema ensured."""
         if not self._ready:
             with self._ready_lock:
                 if not self._ready:
                     self._initialise()
                     self._ready = True
-        return self._open()
+        local = self._local
+        file_id = _file_id(self.path)
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid() or local.file_id != file_id:
+            self._drop()  # forked, or the file was replaced: start afresh
+            if file_id is None:
+                self._ready = False  # the file is gone: set it up again
+                return self._connect()
+            conn = self._open()
+            local.conn, local.pid, local.file_id = conn, os.getpid(), file_id
+        return conn
+
+    def _drop(self) -> None:
+        """Forget this thread's connection (closing it when this process opened it)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            with suppress(sqlite3.Error):
+                conn.close()
+        self._local.conn = None
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             # Forgotten data must not linger in free pages.
             conn.execute("PRAGMA secure_delete = ON")
+            # WAL with NORMAL sync cannot corrupt the file; a power cut may lose the last
+            # turns' saves, which the session still holds. FULL syncs on every commit.
+            conn.execute("PRAGMA synchronous = NORMAL")
         except BaseException:
             conn.close()
             raise
@@ -289,6 +303,7 @@ class SqliteStore(AbstractPersistenceAdapter):
         try:
             yield
         except (sqlite3.Error, OSError) as exc:
+            self._drop()  # a broken connection is not reused
             if "no such table" in str(exc):
                 self._ready = False  # the file was replaced: set it up again next time
             # sqlite's messages ("database is locked", "file is not a database",
@@ -296,6 +311,15 @@ class SqliteStore(AbstractPersistenceAdapter):
             reason = f"sqlite {action} failed: {exc}"
             log.warning("%s", reason)
             raise StoreError(reason) from exc
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """Which file is at `path` now (device, inode), or None if none is."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 # --- DynamoDB --------------------------------------------------------------------------------

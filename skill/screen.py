@@ -11,11 +11,13 @@ import copy
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import RequestEnvelope
-from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
+if TYPE_CHECKING:  # the APL model classes cost ~15 ms to import: only screens need them
+    from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
 
 STEP_TOKEN = "cramp-coach-step"
 CHECKLIST_TOKEN = "cramp-coach-checklist"
@@ -75,6 +77,8 @@ def checklist_directive(*, title: str, items: list[str],
 
 
 def _directive(token: str, name: str, payload: dict[str, Any]) -> RenderDocumentDirective:
+    from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
     return RenderDocumentDirective(
         token=token, document=document(name), datasources={DATASOURCE: payload}
     )

@@ -108,3 +108,13 @@ def test_red_flag_ids_match_the_slot_type() -> None:
         types = {t["name"]: t for t in language_model(model).get("types", [])}
         ids = {v["id"] for v in types["RED_FLAG"]["values"]}
         assert ids == set(load_routine().red_flags)
+
+
+def test_the_timers_permission_is_one_scope_everywhere() -> None:
+    """The scope the skill asks for is the one the Timers client and skill.json declare."""
+    from skill.conversation import TIMERS_SCOPE
+    from skill.timers import TIMERS_PERMISSION_SCOPE
+
+    manifest = json.loads((ROOT / "skill.json").read_text())["manifest"]
+    assert TIMERS_SCOPE == TIMERS_PERMISSION_SCOPE
+    assert {"name": TIMERS_SCOPE} in manifest["permissions"]

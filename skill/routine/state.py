@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -99,7 +99,8 @@ class Timer:
         return self.paused_left if self.paused_left else self.ends_at - now
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "purpose": self.purpose.value}
+        return {"id": self.id, "purpose": self.purpose.value, "minutes": self.minutes,
+                "ends_at": self.ends_at, "paused_left": self.paused_left}
 
     @classmethod
     def from_dict(cls, raw: object) -> Timer | None:
@@ -178,7 +179,8 @@ class State:
         return self.step > 0 and not self.finished
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Shallow on purpose: asdict's deep copy cost more than the rest of a turn's saving.
+        data = {f.name: getattr(self, f.name) for f in _STATE_FIELDS}
         data["pending"] = self.pending.value if self.pending else None
         data["episodes"] = list(self.episodes)
         data["timers"] = [t.to_dict() for t in self.timers]
@@ -216,6 +218,7 @@ class State:
         return replace(self, greeted=False, unclear=0, misses=0, car_said="", driving=False)
 
 
+_STATE_FIELDS = fields(State)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -17,7 +17,12 @@ from ask_sdk_model import RequestEnvelope
 from skill.conversation import Conversation
 from skill.handlers.answers import AnswerIntents
 from skill.handlers.base import ConversationHandler
-from skill.handlers.fallback import ErrorHandler, FallbackIntents, UnknownRequestHandler
+from skill.handlers.fallback import (
+    ErrorHandler,
+    FallbackIntents,
+    SystemExceptionHandler,
+    UnknownRequestHandler,
+)
 from skill.handlers.info import InfoIntents
 from skill.handlers.navigation import NavigationIntents
 from skill.handlers.safety import SafetyIntents
@@ -39,6 +44,7 @@ REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
     SituationIntents,
     InfoIntents,
     FallbackIntents,
+    SystemExceptionHandler,
     UnknownRequestHandler,
 )
 

@@ -245,6 +245,9 @@ def voice_for(handler_input: HandlerInput, state: State, routine: Routine) -> Vo
 
 
 def session_attributes(handler_input: HandlerInput) -> dict[str, Any]:
+    """The session's attributes; a request without a session gets a dict nobody keeps."""
+    if handler_input.request_envelope.session is None:
+        return {}
     attributes = handler_input.attributes_manager.session_attributes
     if attributes is None:  # the SDK types it Optional; a fresh dict keeps the turn going
         attributes = handler_input.attributes_manager.session_attributes = {}

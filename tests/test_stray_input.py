@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,25 @@ def test_help_before_starting_explains_the_skill(alexa: Alexa) -> None:
     """Help in a one-shot, before any step, says what the skill does and how to start."""
     reply = alexa.intent(HELP)
     assert "one step at a time" in reply.speech and "say start" in reply.speech
+
+
+def test_alexa_reporting_an_error_gets_an_empty_answer(
+    lambda_handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """System.ExceptionEncountered (no session) is logged and answered with no speech."""
+    device = new_device()
+    envelope = {
+        "version": "1.0",
+        "context": device.context(),
+        "request": {
+            "type": "System.ExceptionEncountered", "requestId": "r", "locale": "en-US",
+            "timestamp": "2026-11-27T17:00:00Z",
+            "error": {"type": "INVALID_RESPONSE", "message": "bad response"},
+            "cause": {"requestId": "earlier"},
+        },
+    }
+    raw = lambda_handler(envelope, None)
+    check_response(envelope, raw)
+    assert "outputSpeech" not in raw.get("response", {})
+    assert "Alexa reported an error" in caplog.text

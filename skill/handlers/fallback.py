@@ -20,6 +20,19 @@ class FallbackIntents(IntentFamily):
     intents = {"AMAZON.FallbackIntent": always(Ev.FALLBACK)}
 
 
+class SystemExceptionHandler(ConversationHandler):
+    """Alexa reports that a response of ours failed: log it; Alexa takes no answer to this."""
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return bool(is_request_type("System.ExceptionEncountered")(handler_input))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        error = getattr(handler_input.request_envelope.request, "error", None)
+        log.error("Alexa reported an error with a response: %s", getattr(error, "object_type",
+                                                                          None) or error)
+        return handler_input.response_builder.response
+
+
 class UnknownRequestHandler(ConversationHandler):
     """Last in line: an intent or request type the skill has no handler for."""
 

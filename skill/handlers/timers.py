@@ -8,7 +8,6 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import ConversationHandler, IntentFamily, always, slot_value
 from skill.routine import Ev, Event
-from skill.timers import parse_iso_duration
 
 
 def _minutes(handler_input: HandlerInput) -> Event:
@@ -17,6 +16,9 @@ def _minutes(handler_input: HandlerInput) -> Event:
     if number and number.isdigit():
         return Event(Ev.SET_TIMER, str(int(number)))
     duration = slot_value(handler_input, "duration")
+    # Imported here: the Timers client's module would otherwise load on every cold start.
+    from skill.timers import parse_iso_duration
+
     seconds = parse_iso_duration(duration) if duration else None
     return Event(Ev.SET_TIMER, str(round(seconds / 60)) if seconds else None)
 

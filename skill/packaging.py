@@ -32,6 +32,7 @@ from skill.publishing import (
     model_files,
     validate_project,
 )
+from skill.speech import COMPILED, compile_templates
 
 LAMBDA_EXTRAS = ("aws",)  # the pyproject extras the Lambda needs besides the core dependencies
 # The Lambda Python runtime ships these; bundling them only adds megabytes.
@@ -207,6 +208,7 @@ def build_lambda_zip(root: Path, zip_path: Path) -> tuple[int, int, int, list[st
         _strip_provided(staging)
         _remove_junk(staging)
         _copy_skill(root, staging)
+        compile_templates(staging / PACKAGE_DIR / COMPILED.name)
         _run([python, "-m", "compileall", "-q", "-j", "0", "-d", TASK_ROOT,
               "--invalidation-mode", "unchecked-hash", str(staging)], "compileall",
              # A fixed hash seed fixes the order of set constants, so the bytecode repeats.

@@ -15,12 +15,23 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    ModuleLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from skill.routine import Line, Routine, State
 
 TEMPLATES = Path(__file__).parent / "templates"
+# The templates compiled to Python ahead of time, in the Lambda zip only (`cramp-coach package`
+# writes them): compiling them on a cold start cost more than the rest of the first answer.
+COMPILED = Path(__file__).parent / "templates_compiled"
 DEFAULT_LOCALE = "en-US"
 
 
@@ -34,9 +45,26 @@ def template_dirs(locale: str) -> list[Path]:
 
 @cache
 def environment(locale: str) -> Environment:
-    """One compiled environment per locale, built on first use and kept (templates cached)."""
+    """One environment per locale, built on first use and kept (templates cached)."""
+    return _environment(ChoiceLoader([_loader(d) for d in template_dirs(locale)]))
+
+
+def _loader(folder: Path) -> BaseLoader:
+    compiled = COMPILED / folder.name
+    return ModuleLoader(compiled) if compiled.is_dir() else FileSystemLoader(folder)
+
+
+def compile_templates(target: Path) -> None:
+    """Compile every template folder to Python modules under target/<folder>/."""
+    for folder in sorted(p for p in TEMPLATES.iterdir() if p.is_dir()):
+        _environment(FileSystemLoader(folder)).compile_templates(
+            target / folder.name, zip=None, ignore_errors=False)
+
+
+def _environment(loader: BaseLoader) -> Environment:
+    """The one set of settings every template is compiled and rendered with."""
     return Environment(
-        loader=ChoiceLoader([FileSystemLoader(d) for d in template_dirs(locale)]),
+        loader=loader,
         # Speech is SSML: every value is escaped, so a slot value with & or < cannot break it.
         autoescape=select_autoescape(enabled_extensions=("ssml",), default_for_string=True),
         undefined=StrictUndefined,

@@ -1,0 +1,50 @@
+"""The templates compiled for the Lambda zip say exactly what the templates say."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2 import ChoiceLoader, FileSystemLoader, ModuleLoader
+
+from skill import speech
+from skill.routine import Line, Question, State, load_routine
+from skill.speech import TEMPLATES, Voice, compile_templates, template_dirs
+
+ROUTINE = load_routine()
+# Every key of the English templates (variants and the macro files aside).
+KEYS = sorted({
+    str(p.relative_to(TEMPLATES / "en").with_suffix("")).split("@")[0]
+    for p in (TEMPLATES / "en").rglob("*.ssml")
+    if "macros" not in p.name
+})
+# Values for every argument any template takes.
+ARGS = {"first_time": True, "level": 2, "heard": "nine", "flag": "fall", "urgency": "urgent",
+        "stale": False, "hours": 1, "days": 0, "was_asking": None, "timer": None,
+        "purpose": "cold", "minutes": 15, "paused": False, "result": "done", "op": "cancel",
+        "reason": "timeout", "status": "denied", "round": 2, "count": 3}
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("compiled")
+    compile_templates(target)
+    return target
+
+
+@pytest.mark.parametrize("locale", ["en-US", "en-GB", "en-AU"])
+@pytest.mark.parametrize("variants", [(), ("helper",), ("car",)])
+def test_compiled_templates_render_the_same_words(
+    compiled: Path, locale: str, variants: tuple[str, ...]
+) -> None:
+    """Every template key, rendered from the compiled modules, matches the source's render."""
+    folders = template_dirs(locale)
+    source = speech._environment(ChoiceLoader([FileSystemLoader(d) for d in folders]))
+    built = speech._environment(ChoiceLoader([ModuleLoader(compiled / d.name) for d in folders]))
+    for step in (1, 3, 4, 8):
+        state = State(step=step, pending=Question.PAIN_GATE if step == 3 else None)
+        plain = Voice(locale, state, ROUTINE, variants=variants)
+        fast = Voice(locale, state, ROUTINE, variants=variants)
+        plain.env, fast.env = source, built
+        for key in KEYS:
+            assert fast.ssml(Line(key, ARGS)) == plain.ssml(Line(key, ARGS)), key

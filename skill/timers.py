@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model.services import ApiClient, ApiConfiguration
@@ -68,20 +68,24 @@ RefusalReason: TypeAlias = Literal[
     "bad_request",  # any other 400
 ]
 
-UnavailableReason: TypeAlias = Literal[
-    "server_error",  # 500
-    "device_offline",  # 504
-    "unexpected_status",  # a code the API does not declare here (429, 502, ...)
-    "bad_response",  # a 2xx whose body is not a timer
-    "no_endpoint",  # the request carried no apiEndpoint
-    # No HTTP response at all (see skill.http_client.FailureKind):
+# No HTTP response at all: skill.http_client's failures, its "bad_request" (the request
+# could not be sent as given, a malformed endpoint) named "client_error" here.
+NoAnswerReason: TypeAlias = Literal[
     "timeout",
     "connection_refused",
     "connection_dropped",
     "connection_failed",
     "tls_error",
     "insecure_url",
-    "client_error",  # the request could not be sent as given (a malformed endpoint)
+    "client_error",
+]
+UnavailableReason: TypeAlias = Literal[
+    "server_error",  # 500
+    "device_offline",  # 504
+    "unexpected_status",  # a code the API does not declare here (429, 502, ...)
+    "bad_response",  # a 2xx whose body is not a timer
+    "no_endpoint",  # the request carried no apiEndpoint
+    NoAnswerReason,
 ]
 
 # Codes in the JSON body of a 400 that name the broken rule. Amazon's public reference
@@ -99,17 +103,7 @@ REFUSAL_CODES: dict[str, RefusalReason] = {
 
 _DIAGNOSE_WITHIN_S = 1.0
 
-_NO_ANSWER = frozenset(
-    {
-        "timeout",
-        "connection_refused",
-        "connection_dropped",
-        "connection_failed",
-        "tls_error",
-        "insecure_url",
-        "client_error",
-    }
-)
+_NO_ANSWER = frozenset(get_args(NoAnswerReason))
 
 
 # --- outcomes -----------------------------------------------------------------------------

@@ -110,11 +110,10 @@ class Voice:
         routine: Routine,
         *,
         variants: tuple[str, ...] = (),
-        variant: str | None = None,
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.env = environment(locale)
-        self.variants = (*variants, variant) if variant else variants
+        self.variants = variants
         step = routine.step(state.step).id if 1 <= state.step <= routine.total else None
         country = locale.split("-")[-1].upper() if "-" in locale else ""
         self.context: dict[str, Any] = {

@@ -198,7 +198,8 @@ def instruction_openings(locale: str) -> tuple[str, ...]:
         variants = {""} | {p.stem.partition("@")[2]
                            for p in TEMPLATES.glob(f"*/step/{step.id}@*.ssml")}
         for variant in variants:
-            voice = Voice(locale, State(step=number), routine, variant=variant or None)
+            chosen = (variant,) if variant else ()
+            voice = Voice(locale, State(step=number), routine, variants=chosen)
             text = to_text(voice.ssml(Line(f"step/{step.id}")))
             openings.add(text.split(". ")[0].split(": ")[0])
     return tuple(sorted(o for o in openings if words(o) >= 2))

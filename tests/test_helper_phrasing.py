@@ -88,7 +88,7 @@ class Rendered:
 
 def render(template: Template, locale: str, state: State, args: dict[str, Any],
            variant: str | None) -> str:
-    voice = Voice(locale, state, load_routine(), variant=variant)
+    voice = Voice(locale, state, load_routine(), variants=(variant,) if variant else ())
     if template.ext == "txt":
         return voice.text(template.key, **args)
     return voice.ssml(Line(template.key, args))
@@ -247,7 +247,7 @@ def test_helper_variant_is_about_as_short_as_its_original(template: Template) ->
 @pytest.mark.parametrize("variant", [None, VARIANT])
 def test_overview_names_all_eight_steps_in_one_breath(variant: str | None) -> None:
     """"Tell me all the steps": every step, in order, in a few seconds of speech."""
-    voice = Voice("en-US", State(), load_routine(), variant=variant)
+    voice = Voice("en-US", State(), load_routine(), variants=(variant,) if variant else ())
     ssml = voice.ssml(Line("info/overview"))
     check_ssml(f"<speak>{ssml}</speak>")
     text = to_text(ssml).lower()

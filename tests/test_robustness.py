@@ -156,7 +156,8 @@ def instruction_sentences(locale: str) -> dict[int, tuple[str, ...]]:
         }
         sentences: set[str] = set()
         for variant in variants:
-            voice = Voice(locale, State(step=number), ROUTINE, variant=variant)
+            chosen = (variant,) if variant else ()
+            voice = Voice(locale, State(step=number), ROUTINE, variants=chosen)
             text = to_text(voice.ssml(Line(f"step/{step.id}")))
             # Sentences of four words or more: short ones ("A heating pad works too.")
             # could be said elsewhere for other reasons.

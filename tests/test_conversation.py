@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skill.simulator import Alexa
+from skill.simulator import Alexa, Slot
 from tests.talk import (
     CANCEL,
     CHECKLIST,
@@ -146,7 +146,7 @@ def test_go_to_step_out_of_range_is_explained(alexa: Alexa, heard: str) -> None:
 def test_go_to_step_with_no_number_asks_which(alexa: Alexa) -> None:
     """A missing or unrecognised number ("?") is asked for again, not guessed."""
     walk_to(alexa, 2)
-    assert "I didn't catch which step" in alexa.intent(GO_TO, {"number": None}).speech  # type: ignore[dict-item]
+    assert "I didn't catch which step" in alexa.intent(GO_TO, {"number": Slot(None)}).speech
     odd = alexa.intent(GO_TO, {"number": "?"})  # Alexa's value for a number it missed
     assert "I didn't catch which step" in odd.speech and step_of(odd) == 2
 

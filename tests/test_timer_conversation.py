@@ -11,6 +11,7 @@ import json
 import socket
 import urllib.request
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,7 @@ def at_cold(alexa: Alexa) -> Reply:
     return reply
 
 
-def announcements(api: TimersApiStandIn) -> list[dict[str, object]]:
+def announcements(api: TimersApiStandIn) -> list[dict[str, Any]]:
     created = [r.body for r in api.requests
                if r.method == "POST" and r.path == "/v1/alerts/timers"]
     return created
@@ -71,12 +72,12 @@ def test_yes_sets_a_fifteen_minute_cold_timer_that_announces(runner: Alexa,
     [timer] = api.timers()
     assert timer.duration_s == 15 * 60
     [body] = announcements(api)
-    operation = body["triggeringBehavior"]["operation"]  # type: ignore[index]
+    operation = body["triggeringBehavior"]["operation"]
     assert operation["type"] == "ANNOUNCE"
     text = operation["textToAnnounce"][0]
     assert text["locale"] == "en-US"
     assert "take the cold compress off" in text["text"] and "bare skin" in text["text"]
-    assert body["creationBehavior"]["displayExperience"]["visibility"] == "VISIBLE"  # type: ignore[index]
+    assert body["creationBehavior"]["displayExperience"]["visibility"] == "VISIBLE"
 
 
 @pytest.mark.parametrize("slots", [

@@ -14,7 +14,6 @@ conversation carries on from the session: nothing alarming is said.
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -41,7 +40,6 @@ from skill.routine import (
     Routine,
     SetTimer,
     State,
-    Timer,
     TimerCall,
     advance,
     load_routine,
@@ -265,15 +263,15 @@ def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> 
     if not outcome.lines and outcome.prompt is None:
         return builder.response  # SessionEndedRequest: Alexa takes no speech
     voice = voice_for(handler_input, outcome.state, routine)
-    spoken = (*outcome.lines, outcome.prompt) if outcome.prompt else outcome.lines
-    builder.speak(voice.ssml(*spoken))
+    prompt = voice.ssml(outcome.prompt) if outcome.prompt is not None else ""
+    builder.speak(" ".join(part for part in (voice.ssml(*outcome.lines), prompt) if part))
     if outcome.hands_over:
         # Alexa asks the permission question itself and answers with Connections.Response.
         builder.add_directive(SendRequestDirective(
             name="AskFor", payload=PERMISSION_REQUEST, token=PERMISSION_TOKEN))
     else:
-        if outcome.prompt is not None:
-            builder.ask(voice.ssml(outcome.prompt))
+        if prompt:
+            builder.ask(prompt)
         builder.set_should_end_session(outcome.ends_session)
     if any(isinstance(e, ConsentCard) for e in outcome.effects):
         builder.set_card(AskForPermissionsConsentCard(permissions=[TIMERS_SCOPE]))
@@ -297,22 +295,20 @@ def _view(voice: Voice, outcome: Outcome) -> RenderDocumentDirective | None:
     if not state.in_progress or outcome.hands_over:
         return None
     timer = state.timers[-1] if state.timers else None
-    left = to_text(voice.ssml(Line("timer/left", _timer_args(timer, state)))) if timer else None
-    if state.driving:
-        shown = Line("car/hold")  # a driver's screen shows no hands-on instruction either
-    elif state.pending is Question.PAIN_GATE:
-        shown = Line("gate/ask")
-    else:
-        shown = Line(f"step/{voice.context['step']}")
+    left = to_text(voice.ssml(timer.left_line(state.saved_at))) if timer else None
+    # A driver's screen shows no hands-on instruction either.
+    shown = Line("car/hold") if state.driving else _instruction(voice, state)
     return screen.step_directive(
         number=state.step, total=voice.context["total"], title=voice.text("screen/title"),
         instruction=to_text(voice.ssml(shown)), timer=left, progress=voice.text("screen/progress"),
     )
 
 
-def _timer_args(timer: Timer, state: State) -> dict[str, Any]:
-    minutes = max(1, math.ceil(timer.left(state.saved_at) / 60))
-    return {"purpose": timer.purpose.value, "minutes": minutes, "paused": bool(timer.paused_left)}
+def _instruction(voice: Voice, state: State) -> Line:
+    """The step's instruction; before the pain question is answered, the question instead."""
+    if state.pending is Question.PAIN_GATE:
+        return Line("gate/ask")
+    return Line(f"step/{voice.context['step']}")
 
 
 PERMISSION_REQUEST: dict[str, object] = {
@@ -326,11 +322,8 @@ PERMISSION_REQUEST: dict[str, object] = {
 
 def _card(voice: Voice, outcome: Outcome) -> SimpleCard:
     if outcome.card == "step":
-        # Before the pain question is answered, the card shows the question, not the massage.
-        step = voice.context["step"]
-        gate = outcome.state.pending is Question.PAIN_GATE
-        shown = Line("gate/ask") if gate else Line(f"step/{step}")
-        text = voice.text("card/step", instruction=to_text(voice.ssml(shown)))
+        instruction = to_text(voice.ssml(_instruction(voice, outcome.state)))
+        text = voice.text("card/step", instruction=instruction)
     else:
         text = voice.text(f"card/{outcome.card}")
     title, _, body = text.partition("\n")

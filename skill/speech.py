@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,7 @@ class Voice:
     ) -> None:
         self.env = environment(locale)
         self.variants = variants
+        self._rendered: dict[Hashable, str] = {}
         step = routine.step(state.step).id if 1 <= state.step <= routine.total else None
         country = locale.split("-")[-1].upper() if "-" in locale else ""
         self.context: dict[str, Any] = {
@@ -128,8 +129,19 @@ class Voice:
         }
 
     def _render(self, key: str, ext: str, args: Mapping[str, Any]) -> str:
+        # A step's words go to the speech, the card and the screen: render them once.
+        try:
+            memo_key: Hashable = (key, ext, tuple(sorted(args.items())))
+            hash(memo_key)
+        except TypeError:  # an argument that cannot be a key (a dict): render every time
+            memo_key = None
+        if memo_key is not None and memo_key in self._rendered:
+            return self._rendered[memo_key]
         names = [*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}"]
-        return self.env.select_template(names).render({**self.context, **args})
+        text = self.env.select_template(names).render({**self.context, **args})
+        if memo_key is not None:
+            self._rendered[memo_key] = text
+        return text
 
     def ssml(self, *lines: Line) -> str:
         """The SSML for lines spoken in order, whitespace folded (no <speak> wrapper)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -97,6 +98,12 @@ class Timer:
 
     def left(self, now: float) -> float:
         return self.paused_left if self.paused_left else self.ends_at - now
+
+    def left_line(self, now: float) -> Line:
+        """"About N minutes left on the ... timer", as a line to speak or show."""
+        minutes = max(1, math.ceil(self.left(now) / 60))
+        return Line("timer/left", {"purpose": self.purpose.value, "minutes": minutes,
+                                   "paused": bool(self.paused_left)})
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "purpose": self.purpose.value, "minutes": self.minutes,

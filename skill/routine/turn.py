@@ -102,9 +102,7 @@ class Turn:
                        Line("timer/offer"), "step")
 
     def time_left(self, timer: Timer) -> Line:
-        minutes = max(1, math.ceil(timer.left(self.now) / 60))
-        return Line("timer/left", {"purpose": timer.purpose.value, "minutes": minutes,
-                                   "paused": bool(timer.paused_left)})
+        return timer.left_line(self.now)
 
     def begin(self, number: int = 1, *before: Line) -> Outcome:
         """A new routine (a new cramp): record the day, and if cramps come often, say so once."""

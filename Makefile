@@ -38,9 +38,9 @@ package: $(STAMP)
 	$(BIN)/cramp-coach package
 
 # The en-GB, en-CA, en-AU and en-IN models (and their skill.json entries) are generated from
-# interaction_models/en-US.json and skill/content/locale_overrides.json: run after editing either.
+# interaction_models/en-US.json and tooling/build/locale_overrides.json: run after editing either.
 models: $(STAMP)
-	$(BIN)/python -m skill.locales
+	$(BIN)/python -m tooling.build.locales
 
 # Issue 8's figures beside a bare ask-sdk-core hello world (cold start, warm turns, memory, zip).
 bench: $(STAMP) $(STANDINS)/node_modules/.installed

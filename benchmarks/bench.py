@@ -7,7 +7,7 @@ target missed, a profile of where the time or memory goes.
 
 How each figure is taken:
 
-- Lambda zips: both are built the same way by skill.packaging (manylinux wheels for Python
+- Lambda zips: both are built the same way by tooling.build.packaging (manylinux wheels for Python
   3.11, boto3 left to the runtime, every module precompiled); a fresh dist/lambda.zip is used
   as it is. Cold starts and memory run from the unpacked zips, as Lambda runs them. Without
   network (pip cannot fetch wheels) they run from the checkout instead, bytecode cached in a
@@ -54,9 +54,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # skill and tests, when run as a script
 
-from skill.simulator import Alexa, Device  # noqa: E402
-from skill.standins.timers_api import TimersApiStandIn  # noqa: E402
 from tests.full_run import walk  # noqa: E402
+from tooling.standins.alexa import Alexa, Device  # noqa: E402
+from tooling.standins.timers_api import TimersApiStandIn  # noqa: E402
 
 HELLO_DIR = ROOT / "benchmarks" / "hello_skill"
 CRAMP_ENTRY = ROOT / "lambda" / "lambda_function.py"
@@ -135,7 +135,7 @@ def newest_source_mtime() -> float:
 
 def build_zips(scratch: Path) -> tuple[Path, Path] | None:
     """(Cramp Coach zip, hello world zip), built alike; None when they cannot be built."""
-    from skill.packaging import PackagingError, build, build_lambda_zip
+    from tooling.build.packaging import PackagingError, build, build_lambda_zip
 
     dist_zip = ROOT / "dist" / "lambda.zip"
     try:

@@ -39,8 +39,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # skill and tests, when run as a script
 
-from skill.simulator import Alexa, Reply  # noqa: E402
-from skill.standins.timers_api import TimersApiStandIn  # noqa: E402
 from tests.full_run import (  # noqa: E402
     SITUATIONS,
     Run,
@@ -50,6 +48,8 @@ from tests.full_run import (  # noqa: E402
     words,
     words_before_first_instruction,
 )
+from tooling.standins.alexa import Alexa, Reply  # noqa: E402
+from tooling.standins.timers_api import TimersApiStandIn  # noqa: E402
 
 WORDS_PER_MINUTE = 150
 MODEL_DIR = ROOT / "interaction_models"

@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from skill.simulator import Alexa, Device, Reply, Send
-from skill.standins.timers_api import TimersApiStandIn
+from tooling.standins.alexa import Alexa, Device, Reply, Send
+from tooling.standins.timers_api import TimersApiStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Any
 
-from skill.simulator import Alexa, Device, Reply
+from tooling.standins.alexa import Alexa, Device, Reply
 
 STATE_KEY = "routine"  # the session attribute with the routine's state (skill.conversation)
 NEXT = "AMAZON.NextIntent"
@@ -144,7 +144,7 @@ class Situation:
     """Who is talking to the skill, on what: a device kind and what they say after launch."""
 
     name: str
-    device: str  # a kind skill.simulator.Device.of_kind knows: speaker, screen, car
+    device: str  # a kind tooling.standins.alexa.Device.of_kind knows: speaker, screen, car
     opening: tuple[str, ...] = ()  # intents said right after the launch
     note: str = ""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skill.simulator import Alexa, Reply
+from tooling.standins.alexa import Alexa, Reply
 
 NEXT = "AMAZON.NextIntent"
 PREVIOUS = "AMAZON.PreviousIntent"

@@ -11,9 +11,9 @@ import pytest
 
 from skill.app import REQUEST_HANDLERS
 from skill.handlers.base import IntentFamily
-from skill.nlu import Understanding, normalize, normalize_sample
 from skill.routine import load_routine
 from skill.speech import TEMPLATES
+from tooling.standins.nlu import Understanding, normalize, normalize_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "interaction_models").glob("*.json"))
@@ -118,3 +118,14 @@ def test_the_timers_permission_is_one_scope_everywhere() -> None:
     manifest = json.loads((ROOT / "skill.json").read_text())["manifest"]
     assert TIMERS_SCOPE == TIMERS_PERMISSION_SCOPE
     assert {"name": TIMERS_SCOPE} in manifest["permissions"]
+
+
+def test_what_ships_imports_no_tooling() -> None:
+    """Nothing in skill/ (what the Lambda zip holds) imports the console, stand-ins or tools."""
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "skill").rglob("*.py"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.match(r"\s*(from|import)\s+(tooling|tests|benchmarks)\b", line)
+    ]
+    assert not offenders

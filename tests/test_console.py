@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from skill.nlu import Understanding
+from tooling.standins.nlu import Understanding
 
 FULL_ROUTINE = """\
 open cramp coach
@@ -36,7 +36,7 @@ def chat(script: str, *args: str, db: Path | None = None) -> str:
     """Run the console on a script; a fresh memory file unless one is given."""
     db = db or Path(tempfile.mkdtemp()) / "memory.sqlite3"
     done = subprocess.run(
-        [sys.executable, "-m", "skill.cli", "chat", *args],
+        [sys.executable, "-m", "tooling.console.cli", "chat", *args],
         input=script, capture_output=True, text=True, timeout=60, check=True,
         env={**os.environ, "CRAMP_COACH_DB": str(db)},
     )

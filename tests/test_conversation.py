@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from skill.simulator import Alexa, Slot
 from tests.talk import (
     CANCEL,
     CHECKLIST,
@@ -28,6 +27,7 @@ from tests.talk import (
     step_of,
     walk_to,
 )
+from tooling.standins.alexa import Alexa, Slot
 
 FIRST, MIDDLE, LAST = 1, 5, 8
 

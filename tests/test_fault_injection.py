@@ -27,12 +27,12 @@ import pytest
 
 from skill.memory import SqliteStore
 from skill.routine import Line, State, load_routine
-from skill.simulator import Alexa
 from skill.speech import Voice, to_text
-from skill.standins.timers_api import TimersApiStandIn
 from tests.conftest import FakeClock, new_device
 from tests.full_run import Run, finished, state_of, step_of, walk
 from tests.test_memory_conversation import FlakyStore, checked_send
+from tooling.standins.alexa import Alexa
+from tooling.standins.timers_api import TimersApiStandIn
 
 STEPS = list(range(1, load_routine().total + 1))
 STORE_FAULTS = ["reads", "writes", "both"]

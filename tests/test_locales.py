@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from skill.locales import (
+from skill.routine import Line, State, load_routine
+from skill.speech import Voice, to_text
+from tooling.build.locales import (
     COMMAND,
     OVERRIDES_FILE,
     ROUTINE_FILE,
@@ -32,8 +34,7 @@ from skill.locales import (
     stale_files,
     write,
 )
-from skill.nlu import Understanding
-from skill.publishing import (
+from tooling.build.publishing import (
     MANIFEST_FILE,
     MODELS_DIR,
     PROJECT_ROOT,
@@ -41,9 +42,8 @@ from skill.publishing import (
     model_files,
     validate_project,
 )
-from skill.routine import Line, State, load_routine
-from skill.simulator import Alexa, Reply
-from skill.speech import Voice, to_text
+from tooling.standins.alexa import Alexa, Reply
+from tooling.standins.nlu import Understanding
 
 LOCALES = all_locales()
 OVERRIDES = load_overrides()
@@ -230,7 +230,7 @@ def test_console_understands_the_locale(make_alexa: Callable[..., Alexa], locale
     script = [f"tell {understanding.invocation} {locale_start_sample(locale)}", red_flag]
     env = {**os.environ, "CRAMP_COACH_DB": str(tmp_path / "memory.sqlite3")}
     done = subprocess.run(
-        [sys.executable, "-m", "skill.cli", "chat", "--locale", locale],
+        [sys.executable, "-m", "tooling.console.cli", "chat", "--locale", locale],
         input="".join(line + "\n" for line in script), capture_output=True, text=True,
         timeout=60, check=True, cwd=PROJECT_ROOT, env=env)
     console = [line.removeprefix("Alexa: ") for line in done.stdout.splitlines()

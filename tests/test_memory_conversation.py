@@ -16,7 +16,6 @@ from ask_sdk_model import RequestEnvelope
 
 from skill.app import build_skill, event_handler
 from skill.memory import DynamoStore, SqliteStore, StoreError
-from skill.simulator import Alexa, Device, Reply, Send
 from tests.conftest import FakeClock, check_response, new_device
 from tests.talk import (
     CANCEL,
@@ -31,6 +30,7 @@ from tests.talk import (
     step_of,
     walk_to,
 )
+from tooling.standins.alexa import Alexa, Device, Reply, Send
 
 pytest_plugins = ["tests.dynamodb_server"]
 

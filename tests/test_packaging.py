@@ -21,17 +21,17 @@ from typing import Any
 
 import pytest
 
-from skill.locales import COMMAND, OVERRIDES_FILE, ROUTINE_FILE
-from skill.packaging import (
+from skill.routine import Line, State, load_routine
+from skill.speech import Voice, to_text
+from tooling.build.locales import COMMAND, OVERRIDES_FILE, ROUTINE_FILE
+from tooling.build.packaging import (
     PROVIDED_BY_LAMBDA,
     ZIP_TIMESTAMP,
     PackagingError,
     build,
     build_skill_package,
 )
-from skill.publishing import LAMBDA_ENTRY, MANIFEST_FILE, PROJECT_ROOT, model_files
-from skill.routine import Line, State, load_routine
-from skill.speech import Voice, to_text
+from tooling.build.publishing import LAMBDA_ENTRY, MANIFEST_FILE, PROJECT_ROOT, model_files
 
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 MAX_ZIP_BYTES = 6_000_000
@@ -208,6 +208,10 @@ class TestSlowLambdaZip:
             assert any(n.startswith("skill/templates/") for n in names)
             assert any(n.startswith("skill/content/") for n in names)
             assert not [n for n in names if "/tests/" in n or n.startswith("bin/")]
+            # Only what Alexa's requests run: no console, stand-in or build tool ships.
+            ours = {n.split("/")[0] for n in names if n.endswith(".py")} & {"skill", "tooling"}
+            assert ours == {"skill"}
+            assert not [n for n in names if n.startswith("tests/") or n.startswith("benchmarks/")]
             pycs = {n for n in names if n.endswith(".pyc")}
             assert pycs
             # Every module has its bytecode, for this Python, in unchecked-hash mode (flags 0b01).

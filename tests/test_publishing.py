@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from skill.publishing import (
+from tooling.build.publishing import (
     APL_INTERFACE,
     MAX_SAMPLE_CHARS,
     MAX_SLOT_VALUE_CHARS,

@@ -56,8 +56,8 @@ from hypothesis.control import currently_in_test_context
 from skill.memory import VERSION_KEY, store_from_env
 from skill.routine import Line, Question, State, load_routine
 from skill.speech import TEMPLATES, Voice, to_text
-from skill.standins.timers_api import TimersApiStandIn
 from tests.conftest import ROOT, check_response
+from tooling.standins.timers_api import TimersApiStandIn
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 

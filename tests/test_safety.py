@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import pytest
 
-from skill.simulator import Alexa, Slot
 from tests.talk import (
     FALLBACK,
     GO_TO,
@@ -24,6 +23,7 @@ from tests.talk import (
     step_of,
     walk_to,
 )
+from tooling.standins.alexa import Alexa, Slot
 
 GATE_QUESTION = "is the pain getting worse?"
 MASSAGE = HANDS_ON_WORDS[3]

@@ -19,7 +19,7 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 
 from skill import screen
-from skill.simulator import Device
+from tooling.standins.alexa import Device
 
 APL_DIR = Path(screen.__file__).parent / "apl"
 DOCUMENTS = ["step.json", "checklist.json"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from skill.simulator import Alexa, Reply
 from tests.talk import MORE, NEXT, NO
+from tooling.standins.alexa import Alexa, Reply
 
 # Facts the issue names, which a plain run (next, next, ...) must speak.
 PLAIN_RUN_FACTS = [

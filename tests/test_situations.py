@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from skill.simulator import Alexa, Device, Reply, Slot
 from tests.conftest import new_device
 from tests.talk import (
     CHECKLIST,
@@ -30,6 +29,7 @@ from tests.talk import (
     step_of,
     walk_to,
 )
+from tooling.standins.alexa import Alexa, Device, Reply, Slot
 
 DRIVING = "DrivingIntent"
 PARKED = "ParkedIntent"

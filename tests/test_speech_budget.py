@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from skill.simulator import Alexa, Reply, Send
-from skill.standins.timers_api import TimersApiStandIn
 from tests.conftest import ROOT, FakeClock
 from tests.full_run import (
     SITUATIONS,
@@ -25,6 +23,8 @@ from tests.full_run import (
     words,
     words_before_first_instruction,
 )
+from tooling.standins.alexa import Alexa, Reply, Send
+from tooling.standins.timers_api import TimersApiStandIn
 
 # Issue 8's budgets for the words heard on launch before the first instruction.
 RETURNING_USER_WORDS = 15

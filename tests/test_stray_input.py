@@ -11,9 +11,9 @@ import pytest
 
 from skill.app import build_skill, event_handler
 from skill.memory import SqliteStore
-from skill.simulator import Alexa
 from tests.conftest import check_response, new_device
 from tests.talk import FALLBACK, GO_TO, HELP, NEXT, NO, REPEAT, UNSURE, YES, step_of, walk_to
+from tooling.standins.alexa import Alexa
 
 
 @pytest.mark.parametrize("answer", [YES, NO])

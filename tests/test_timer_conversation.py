@@ -15,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from skill.simulator import Alexa, Reply, Slot
-from skill.standins.timers_api import TimersApiStandIn
 from skill.timers import TIMERS_PERMISSION_SCOPE
 from tests.conftest import FakeClock, new_device
 from tests.talk import (
@@ -33,6 +31,8 @@ from tests.talk import (
     step_of,
     walk_to,
 )
+from tooling.standins.alexa import Alexa, Reply, Slot
+from tooling.standins.timers_api import TimersApiStandIn
 
 OFFER = "Shall I time it?"
 

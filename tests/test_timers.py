@@ -31,7 +31,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from skill.http_client import READ_TIMEOUT_S, ApiClientError, HttpApiClient, is_loopback_host
-from skill.standins.timers_api import ManualClock, StandInTimer, TimersApiStandIn
 from skill.timers import (
     TIMERS_PERMISSION_SCOPE,
     Done,
@@ -48,6 +47,7 @@ from skill.timers import (
     format_iso_duration,
     parse_iso_duration,
 )
+from tooling.standins.timers_api import ManualClock, StandInTimer, TimersApiStandIn
 
 TOKEN = "token-with-permission"
 ANNOUNCE = "Time is up: take the cold compress off now."

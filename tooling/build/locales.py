@@ -1,11 +1,11 @@
 """The English locales other than en-US, generated from en-US plus small per-locale overrides.
 
 interaction_models/en-US.json is the one model anyone edits. Each other locale's model is en-US
-with the locale's spelling map and the sample edits of skill/content/locale_overrides.json, and
+with the locale's spelling map and the sample edits of tooling/build/locale_overrides.json, and
 its skill.json entries (publishingInformation.locales, privacyAndCompliance.locales) are en-US's
 with the same spelling, the local emergency number from skill/content/routine.json and the
 locale's example phrases. The ASK CLI deploys real files, so the output is committed;
-`python -m skill.locales` (`make models`) rewrites it and `--check` lists what is out of date.
+`python -m tooling.build.locales` (`make models`) rewrites it and `--check` lists what is out of date.
 
 Only the generated parts of skill.json are touched, and the file is rewritten only when they
 change, so other edits to it (permissions, interfaces) are kept as they are.
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skill.publishing import MANIFEST_FILE, MODELS_DIR, PROJECT_ROOT, check_interaction_model
+from tooling.build.publishing import MANIFEST_FILE, MODELS_DIR, PROJECT_ROOT, check_interaction_model
 
 SOURCE_LOCALE = "en-US"
-OVERRIDES_FILE = Path("skill") / "content" / "locale_overrides.json"
+OVERRIDES_FILE = Path("tooling") / "build" / "locale_overrides.json"
 ROUTINE_FILE = Path("skill") / "content" / "routine.json"
-COMMAND = "make models (python -m skill.locales)"
+COMMAND = "make models (python -m tooling.build.locales)"
 
 # skill.json text fields a locale's spelling applies to (keywords and phrases are lists).
 _TEXT_FIELDS = ("name", "summary", "description")
@@ -399,7 +399,7 @@ def write(root: Path = PROJECT_ROOT) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Rewrite the generated locale files, or with --check list the out-of-date ones."""
-    parser = argparse.ArgumentParser(prog="python -m skill.locales", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tooling.build.locales", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a generated file is out of date")

@@ -23,8 +23,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from skill.locales import COMMAND, OVERRIDES_FILE, LocaleError, stale_files
-from skill.publishing import (
+from tooling.build.locales import COMMAND, OVERRIDES_FILE, LocaleError, stale_files
+from tooling.build.publishing import (
     LAMBDA_ENTRY,
     MANIFEST_FILE,
     PACKAGE_DIR,

@@ -21,7 +21,7 @@ from ask_sdk_model_runtime.serializer import DefaultSerializer
 from ask_smapi_model.v1.skill.interaction_model import InteractionModelData
 from ask_smapi_model.v1.skill.manifest import SkillManifestEnvelope
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_FILE = "skill.json"
 MODELS_DIR = "interaction_models"
 TEMPLATES_DIR = Path("skill") / "templates"

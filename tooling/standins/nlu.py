@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skill.simulator import Slot
+from tooling.standins.alexa import Slot
 
-MODELS = Path(__file__).resolve().parent.parent / "interaction_models"
+MODELS = Path(__file__).resolve().parents[2] / "interaction_models"
 
 # Spoken numbers as AMAZON.NUMBER and AMAZON.Ordinal deliver them: as digits.
 _NUMBERS = {w: i for i, w in enumerate([

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from skill.nlu import Understanding, Understood
-from skill.simulator import Alexa, Device, Reply, Send
-from skill.standins.timers_api import StandInTimer, TimersApiStandIn
 from skill.timers import TIMERS_PERMISSION_SCOPE
+from tooling.standins.alexa import Alexa, Device, Reply, Send
+from tooling.standins.nlu import Understanding, Understood
+from tooling.standins.timers_api import StandInTimer, TimersApiStandIn
 
 CONSOLE_TOKEN = "cramp-coach-console"
 
@@ -212,7 +212,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def package(args: argparse.Namespace) -> int:
-    from skill.packaging import PackagingError, build  # lazy: pulls in ask-smapi-model
+    from tooling.build.packaging import PackagingError, build  # lazy: pulls in ask-smapi-model
 
     try:
         build(args.dist)

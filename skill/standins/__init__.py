@@ -1,1 +1,0 @@
-"""Local stand-ins of Alexa services, used by the tests and by `cramp-coach chat`."""

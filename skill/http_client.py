@@ -16,7 +16,6 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
-import os
 import ssl
 import threading
 import time
@@ -72,15 +71,6 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
-def ca_bundle_from_env() -> str | None:
-    """The CA bundle named by REQUESTS_CA_BUNDLE or SSL_CERT_FILE, if any (that order)."""
-    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
-        value = os.environ.get(name, "").strip()
-        if value:
-            return value
-    return None
-
-
 class HttpApiClient(ApiClient):
     """An `ask_sdk_model.services.ApiClient` on the standard library's http.client.
 
@@ -95,10 +85,13 @@ class HttpApiClient(ApiClient):
         connect_timeout: float = CONNECT_TIMEOUT_S,
         read_timeout: float = READ_TIMEOUT_S,
         ssl_context: ssl.SSLContext | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
+        """`ca_bundle`: a CA file for outbound HTTPS (Settings.ca_bundle); None: the system's."""
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._ssl_context = ssl_context
+        self.ca_bundle = ca_bundle
         self._lock = threading.Lock()
 
     def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
@@ -155,7 +148,7 @@ class HttpApiClient(ApiClient):
             if self._ssl_context is None:
                 # cafile=None loads the system trust store (which itself honours SSL_CERT_FILE
                 # and SSL_CERT_DIR); verification and hostname checks are on by default.
-                bundle = ca_bundle_from_env()
+                bundle = self.ca_bundle
                 try:
                     self._ssl_context = ssl.create_default_context(cafile=bundle)
                 except OSError as e:  # a bundle path that does not exist or does not parse
@@ -217,7 +210,7 @@ class HttpApiClient(ApiClient):
         return ApiClientResponse(
             headers=list(response.getheaders()),
             status_code=response.status,
-            body=_error_body_for_sdk(response.status, text),
+            body=error_body_for_sdk(response.status, text),
         )
 
 
@@ -241,7 +234,7 @@ def _encode_body(body: Any, headers: dict[str, str]) -> bytes | None:
     return json.dumps(body).encode("utf-8")
 
 
-def _error_body_for_sdk(status: int, text: str) -> str:
+def error_body_for_sdk(status: int, text: str) -> str:
     """Keep a failed call's status code visible through the SDK.
 
     The SDK parses the body of a declared error code as JSON; an empty or HTML body (a

@@ -21,7 +21,7 @@ import math
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -29,22 +29,21 @@ from typing import Any
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
+from skill.settings import Settings
+
 __all__ = [
     "VERSION_KEY",
     "DynamoStore",
     "SqliteStore",
     "StoreConflict",
     "StoreError",
-    "default_db_path",
-    "store_from_env",
+    "store_for",
 ]
 
 log = logging.getLogger(__name__)
 
 VERSION_KEY = "_version"
 
-ENV_DB = "CRAMP_COACH_DB"
-ENV_DYNAMODB_TABLE = "CRAMP_COACH_DYNAMODB_TABLE"
 
 
 class StoreError(PersistenceException):
@@ -119,21 +118,6 @@ def _corrupt(store: str, reason: str) -> StoreError:
 
 
 # --- SQLite ----------------------------------------------------------------------------------
-
-
-def default_db_path(environ: Mapping[str, str] = os.environ) -> Path:
-    """The SQLite path: $CRAMP_COACH_DB, else (XDG data home)/cramp-coach/memory.sqlite3."""
-    explicit = environ.get(ENV_DB, "").strip()
-    if explicit:
-        return Path(explicit).expanduser()
-    data_home = environ.get("XDG_DATA_HOME", "").strip()
-    # The XDG spec says a relative XDG_DATA_HOME is invalid and must be ignored.
-    if data_home and os.path.isabs(data_home):
-        base = Path(data_home)
-    else:
-        home = environ.get("HOME") or os.path.expanduser("~")
-        base = Path(home) / ".local" / "share"
-    return base / "cramp-coach" / "memory.sqlite3"
 
 
 _SCHEMA = """
@@ -407,17 +391,16 @@ def _from_dynamodb(value: Any) -> Any:
     raise ValueError(f"a {type(value).__name__} value")
 
 
-def _default_session() -> None:
-    """Give boto3's default session a region from AWS_DEFAULT_REGION or AWS_REGION."""
+def _default_session(region: str | None) -> None:
+    """Give boto3's default session the region the settings name (AWS_REGION or its peer)."""
     import boto3
 
     if boto3.DEFAULT_SESSION is None:
         # botocore reads the region from AWS_DEFAULT_REGION (or a profile) but not from
-        # AWS_REGION, the variable other AWS SDKs use; accept either. It goes on the default
-        # session because importing ask_sdk_dynamodb.adapter builds a resource from that
-        # session (a default argument) and fails with NoRegionError without one. Sharing the
-        # session also shares its loaded service model, which keeps the cold start down.
-        region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or None
+        # AWS_REGION, the variable other AWS SDKs use: skill.settings accepts either. It goes
+        # on the default session because importing ask_sdk_dynamodb.adapter builds a resource
+        # from that session (a default argument) and fails with NoRegionError without one.
+        # Sharing the session also shares its loaded service model (a shorter cold start).
         boto3.setup_default_session(region_name=region)
 
 
@@ -446,10 +429,11 @@ class DynamoStore(AbstractPersistenceAdapter):
     """
 
     def __init__(
-        self, table_name: str, *, create_table: bool = False, dynamodb_resource: Any = None
+        self, table_name: str, *, region: str | None = None, create_table: bool = False,
+        dynamodb_resource: Any = None,
     ) -> None:
         try:
-            _default_session()
+            _default_session(region)
             resource = dynamodb_resource if dynamodb_resource is not None else _dynamodb_resource()
             # Imported here, not at module level: the adapter module calls
             # boto3.resource("dynamodb") as a default argument when it is imported.
@@ -568,13 +552,12 @@ class DynamoStore(AbstractPersistenceAdapter):
 # --- choosing a store ------------------------------------------------------------------------
 
 
-def store_from_env(environ: Mapping[str, str] = os.environ) -> AbstractPersistenceAdapter:
-    """DynamoStore when CRAMP_COACH_DYNAMODB_TABLE is set, else SqliteStore at default_db_path.
+def store_for(settings: Settings) -> AbstractPersistenceAdapter:
+    """DynamoStore when the settings name a table, else SqliteStore at their db_path.
 
-    AWS settings (region, credentials, AWS_ENDPOINT_URL_DYNAMODB) are read by boto3 from the
-    process environment, not from ``environ``.
+    AWS credentials and AWS_ENDPOINT_URL_DYNAMODB are boto3's own to read.
     """
-    table = environ.get(ENV_DYNAMODB_TABLE, "").strip()
-    if table:
-        return DynamoStore(table)
-    return SqliteStore(default_db_path(environ))
+    if settings.dynamodb_table:
+        return DynamoStore(settings.dynamodb_table, region=settings.aws_region)
+    assert settings.db_path is not None, "Settings.from_env always sets db_path"
+    return SqliteStore(settings.db_path)

@@ -44,11 +44,10 @@ from ask_sdk_model.services.timer_management import (
 )
 
 from skill.http_client import ApiClientError, HttpApiClient
+from skill.permissions import TIMERS_SCOPE
 
 log = logging.getLogger(__name__)
 
-#: The permission the skill declares in skill.json and asks for by voice.
-TIMERS_PERMISSION_SCOPE = "alexa::alerts:timers:skill:readwrite"
 
 # The API's documented limits (PLATFORM.md "Timers API").
 MAX_DURATION_S = 2 * 60 * 60
@@ -160,7 +159,7 @@ class NotFound:
 class PermissionNeeded:
     """401: the user has not granted the timers permission; ask for `scope`."""
 
-    scope: str = TIMERS_PERMISSION_SCOPE
+    scope: str = TIMERS_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,11 +258,11 @@ def build_timer_request(
 _default_client: HttpApiClient | None = None
 
 
-def default_api_client() -> HttpApiClient:
+def default_api_client(ca_bundle: str | None = None) -> HttpApiClient:
     """One client per process, so a warm Lambda reuses its loaded trust store."""
     global _default_client
     if _default_client is None:
-        _default_client = HttpApiClient()
+        _default_client = HttpApiClient(ca_bundle=ca_bundle)
     return _default_client
 
 

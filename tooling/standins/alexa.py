@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from skill.permissions import PERMISSION_TOKEN, TIMERS_SCOPE
 from skill.speech import to_text
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
@@ -36,9 +37,23 @@ class Slot:
 
 @dataclass(frozen=True)
 class Reply:
-    """A response from the skill, read the way a listener and the Alexa app would see it."""
+    """A response from the skill, read the way a listener and the Alexa app would see it.
+
+    `outcome`, when the skill was run in process with an observer (the tests), is what the
+    routine chose: its `keys` are the template keys spoken, in order, the prompt's last."""
 
     raw: Mapping[str, Any]
+    outcome: Any = None  # skill.routine.Outcome
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.outcome.keys) if self.outcome is not None else ()
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The routine's state the reply carries ({} when it carries none)."""
+        state = self.attributes.get("routine")
+        return state if isinstance(state, dict) else {}
 
     @property
     def response(self) -> Mapping[str, Any]:
@@ -123,8 +138,12 @@ class Alexa:
     """Plays Alexa for one user: opens sessions, sends requests, keeps session attributes."""
 
     def __init__(self, send: Send, *, locale: str = "en-US", device: Device | None = None,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now,
+                 outcome_of: Callable[[str], Any] | None = None) -> None:
+        """`outcome_of(request_id)`: what the skill chose for a request, when it can be seen
+        (the skill in process, with an observer): it becomes the reply's `outcome`."""
         self.send = send
+        self.outcome_of = outcome_of
         self.locale = locale
         self.device = device or Device()
         self.clock = clock
@@ -164,6 +183,16 @@ class Alexa:
         """Any other request type, in the current session."""
         return self._send(dict(request))
 
+    def permission_answer(self, status: str = "DENIED", *, card_thrown: bool = False) -> Reply:
+        """Alexa's Connections.Response after it asked for the timers permission itself."""
+        return self.request({
+            "type": "Connections.Response", "name": "AskFor",
+            "status": {"code": "200", "message": "OK"},
+            "payload": {"permissionScope": TIMERS_SCOPE, "status": status,
+                        "isCardThrown": card_thrown},
+            "token": PERMISSION_TOKEN,
+        })
+
     def _send(self, request: dict[str, Any]) -> Reply:
         new = self.session_id is None
         if new:
@@ -186,7 +215,7 @@ class Alexa:
         }
         # Through JSON both ways, as on the wire.
         raw = json.loads(json.dumps(self.send(json.loads(json.dumps(envelope)))))
-        reply = Reply(raw)
+        reply = Reply(raw, self.outcome_of(request["requestId"]) if self.outcome_of else None)
         self.last = reply
         if request["type"] == "SessionEndedRequest":
             return reply

@@ -33,7 +33,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
-from skill.http_client import is_loopback_host
+from ask_sdk_model.services import ApiClient, ApiClientRequest, ApiClientResponse
+
+from skill.http_client import ApiClientError, error_body_for_sdk, is_loopback_host
 from skill.timers import (
     MAX_DURATION_S,
     MAX_LABEL_CHARS,
@@ -346,34 +348,38 @@ class TimersApiStandIn:
     def _serve(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length > 0 else b""
-        method = handler.command
-        path = urlsplit(handler.path).path.rstrip("/") or "/"
         try:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
+        answer = self.answer(handler.command, handler.path, dict(handler.headers.items()), body)
+        if isinstance(answer, _Fault) and answer.kind == "hang":
+            self._stop.wait(answer.seconds)
+        if isinstance(answer, _Fault):
+            handler.close_connection = True  # dropped or hung: no response at all
+            return
+        _send(handler, *answer)
+
+    def answer(self, method: str, target: str, headers: dict[str, str],
+               body: Any) -> tuple[int, Any] | _Fault:
+        """One request, however it arrived: (status, payload), or the fault that replaces
+        any response (a dropped connection, a hang)."""
+        path = urlsplit(target).path.rstrip("/") or "/"
         with self._lock:
-            self.requests.append(RecordedRequest(method, path, dict(handler.headers.items()), body))
+            self.requests.append(RecordedRequest(method, path, dict(headers), body))
             fault = self._take_fault()
-
-        if fault is not None and fault.kind == "drop":
-            handler.close_connection = True
-            return
-        if fault is not None and fault.kind == "hang":
-            self._stop.wait(fault.seconds)
-            handler.close_connection = True
-            return
+        if fault is not None and fault.kind in ("drop", "hang"):
+            return fault
         if fault is not None:
-            _send(handler, fault.status, _fault_body(fault))
-            return
-
+            return fault.status, _fault_body(fault)
         self.fire_due()  # a timer past its time is gone even if the clock thread lags
+        authorization = next((v for k, v in headers.items() if k.lower() == "authorization"),
+                             None)
         try:
-            self._check_token(handler.headers.get("Authorization"))
-            status, payload = self._route(method, path, body)
+            self._check_token(authorization)
+            return self._route(method, path, body)
         except _ApiError as e:
-            status, payload = e.status, {"code": e.code, "message": e.message}
-        _send(handler, status, payload)
+            return e.status, {"code": e.code, "message": e.message}
 
     def _take_fault(self) -> _Fault | None:
         fault = self._fault
@@ -590,3 +596,42 @@ def _get(data: Any, *keys: str) -> Any:
 def _iso_time(epoch_s: float) -> str:
     moment = datetime.fromtimestamp(epoch_s, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class InProcessTimersClient(ApiClient):
+    """The stand-in without the network: an ASK `ApiClient` that answers in this process.
+
+    A test seam in the manner of httpx's mock transport: the skill's own TimerService,
+    serializer and error mapping run exactly as over HTTP, the request and its answer just
+    never touch a socket. Faults map to what HttpApiClient raises for them: a dropped
+    connection is "connection_dropped", a hang is "timeout" (at once, without the wait).
+    The HTTP client itself is tested against the stand-in served over real HTTP.
+    """
+
+    def __init__(self, standin: TimersApiStandIn) -> None:
+        self.standin = standin
+
+    def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
+        parts = urlsplit(request.url or "")
+        if parts.scheme not in ("http", "https"):
+            raise ApiClientError("insecure_url", f"not a web URL: {request.url!r}")
+        headers = {k: v for k, v in request.headers or []}
+        body = request.body
+        if isinstance(body, str | bytes) and body:
+            try:
+                body = json.loads(body)
+            except ValueError:
+                body = body.decode() if isinstance(body, bytes) else body
+        answer = self.standin.answer(request.method or "GET", parts.path, headers, body or None)
+        if isinstance(answer, _Fault):
+            if answer.kind == "drop":
+                raise ApiClientError("connection_dropped", "the stand-in dropped the connection")
+            raise ApiClientError("timeout", "the stand-in hung")
+        status, payload = answer
+        text = payload if isinstance(payload, str) else (
+            payload.decode() if isinstance(payload, bytes) else
+            "" if payload is None else json.dumps(payload))
+        return ApiClientResponse(
+            headers=[("Content-Type", "application/json"),
+                     ("Date", formatdate(self.standin.clock.now(), usegmt=True))],
+            status_code=status, body=error_body_for_sdk(status, text))

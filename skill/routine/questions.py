@@ -48,6 +48,8 @@ class Ask:
     args: Callable[[Turn], Mapping[str, Any]] | None = None  # values its template needs
     also_yes: frozenset[Ev] = frozenset()
     also_no: frozenset[Ev] = frozenset()
+    # "I'm not sure" is help for this moment (the question asked again), except where a
+    # question's safety needs a clear answer: there it is as unclear as what was not heard.
     also_unclear: frozenset[Ev] = frozenset()
 
     def line(self, turn: Turn) -> Line:
@@ -59,7 +61,7 @@ class Ask:
             return self.yes
         if kind is Ev.NO or kind in self.also_no:
             return self.no
-        if kind in (Ev.UNSURE, Ev.FALLBACK) or kind in self.also_unclear:
+        if kind is Ev.FALLBACK or kind in self.also_unclear:
             return self.unclear
         if kind in (Ev.NEXT, Ev.SKIP) and self.moving_on is not None:
             return self.moving_on
@@ -178,7 +180,7 @@ QUESTIONS: Mapping[Question, Ask] = {
         held_while_driving=True,
         also_yes=frozenset({Ev.HURTS_MORE}),
         also_no=frozenset({Ev.NOT_WORSE, Ev.CRAMP_GONE}),
-        also_unclear=frozenset({Ev.CRAMP_STAYS}),
+        also_unclear=frozenset({Ev.UNSURE, Ev.CRAMP_STAYS}),
     ),
     Question.RESUME: Ask(
         asks="memory/resume_ask",
@@ -214,7 +216,7 @@ QUESTIONS: Mapping[Question, Ask] = {
         moving_on=_ask_again(Question.CRAMP_GONE),  # "next" is no answer: heat waits for one
         also_yes=frozenset({Ev.CRAMP_GONE}),
         also_no=frozenset({Ev.CRAMP_STAYS}),
-        also_unclear=frozenset({Ev.NOT_WORSE}),
+        also_unclear=frozenset({Ev.UNSURE, Ev.NOT_WORSE}),
     ),
     Question.WAIT_OFFER: Ask(
         replaces_instruction=True,
@@ -234,6 +236,7 @@ QUESTIONS: Mapping[Question, Ask] = {
         moving_on=_ask_again(Question.SIGN_CHECK),
         also_yes=frozenset({Ev.HURTS_MORE}),
         also_no=frozenset({Ev.NOT_WORSE}),
+        also_unclear=frozenset({Ev.UNSURE}),
     ),
 }
 assert set(QUESTIONS) == set(Question), "every question needs an entry"

@@ -8,6 +8,8 @@ adds the directives and cards Alexa needs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 from ask_sdk_model.interfaces.connections import SendRequestDirective
@@ -63,27 +65,38 @@ def locale_of(handler_input: HandlerInput) -> str:
     return locale if isinstance(locale, str) and locale else DEFAULT_LOCALE
 
 
-def _card(voice: Voice, shown: Shown) -> SimpleCard:
+def card_text(voice: Voice, shown: Shown) -> tuple[str, str]:
+    """A card's title and body: plain text, in the listener's words."""
     if isinstance(shown, ChecklistShown):
         text = voice.text("card/checklist")
     else:
         text = voice.text("card/step", number=shown.number,
                           instruction=to_text(voice.ssml(shown.instruction)))
     title, _, body = text.partition("\n")
-    return SimpleCard(title=title.strip(), content=body.strip())
+    return title.strip(), body.strip()
+
+
+def screen_payload(voice: Voice, shown: Shown) -> dict[str, Any]:
+    """What a screen's view shows (the APL datasource): plain text, in the listener's words."""
+    if isinstance(shown, ChecklistShown):
+        return {"title": voice.text("screen/checklist_title"),
+                "items": voice.text("screen/checklist_items").splitlines(),
+                "disclaimer": voice.text("screen/disclaimer")}
+    assert isinstance(shown, StepShown)
+    return {"number": shown.number, "total": voice.context["total"],
+            "title": voice.text("screen/title", number=shown.number),
+            "instruction": to_text(voice.ssml(shown.instruction)),
+            "timer": to_text(voice.ssml(shown.timer)) if shown.timer else None,
+            "progress": voice.text("screen/progress", number=shown.number)}
+
+
+def _card(voice: Voice, shown: Shown) -> SimpleCard:
+    title, body = card_text(voice, shown)
+    return SimpleCard(title=title, content=body)
 
 
 def _view(voice: Voice, shown: Shown) -> screen.RenderDocumentDirective:
+    payload = screen_payload(voice, shown)
     if isinstance(shown, ChecklistShown):
-        return screen.checklist_directive(
-            title=voice.text("screen/checklist_title"),
-            items=voice.text("screen/checklist_items").splitlines(),
-            disclaimer=voice.text("screen/disclaimer"))
-    assert isinstance(shown, StepShown)
-    return screen.step_directive(
-        number=shown.number, total=voice.context["total"],
-        title=voice.text("screen/title", number=shown.number),
-        instruction=to_text(voice.ssml(shown.instruction)),
-        timer=to_text(voice.ssml(shown.timer)) if shown.timer else None,
-        progress=voice.text("screen/progress", number=shown.number),
-    )
+        return screen.checklist_directive(**payload)
+    return screen.step_directive(**payload)

@@ -8,7 +8,6 @@ a warning sign, "go to step 2": the question is asked again, or left, as the mov
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 
 from skill.routine import timing
 from skill.routine.events import Ev, Event
@@ -23,7 +22,7 @@ from skill.routine.outcome import (
     TimerOp,
 )
 from skill.routine.questions import QUESTIONS
-from skill.routine.state import Question, State
+from skill.routine.state import Question, State, evolve
 from skill.routine.steps import Routine, Urgency, load_routine
 from skill.routine.turn import MAX_MISS_LEVEL, STALE_AFTER_S, Turn, Way
 
@@ -55,7 +54,7 @@ def advance(state: State, event: Event, routine: Routine | None = None) -> Outco
     driving = (event.in_car or state.car_said == "driving") and state.car_said != "parked"
     turn = Turn(state, event, routine, first_time=state.first_time,
                 fired=frozenset(t.purpose for t in fired), opens_session=not state.greeted)
-    state = replace(state, greeted=True, driving=driving,
+    state = evolve(state, greeted=True, driving=driving,
                     timers=tuple(t for t in state.timers if t not in fired),
                     misses=state.misses if event.kind in _MISSES_KEPT else 0)
     turn = turn.with_state(state)
@@ -74,7 +73,7 @@ def _silence(state: State) -> Outcome:
     pending = state.pending
     if pending is not None and not QUESTIONS[pending].kept_on_silence:
         pending = None
-    return Outcome(replace(state, pending=pending, unclear=0, misses=0))
+    return Outcome(evolve(state, pending=pending, unclear=0, misses=0))
 
 
 def _finish_turn(turn: Turn, outcome: Outcome) -> Outcome:
@@ -85,10 +84,10 @@ def _finish_turn(turn: Turn, outcome: Outcome) -> Outcome:
     heard = _welcomed(lines)  # the disclaimer, in a welcome or on its own
     if turn.first_time and heard and any(line.key.startswith("step/") for line in lines):
         lines = (*lines, Line("open/guide"))  # and, with the first step, how to move around
-    state = replace(outcome.state, saved_at=max(turn.now, outcome.state.saved_at),
+    state = evolve(outcome.state, saved_at=max(turn.now, outcome.state.saved_at),
                     first_time=outcome.state.first_time and not heard)
-    done = replace(outcome, state=state, lines=lines)
-    return replace(done, shown=_shown(turn.with_state(state), done))
+    done = evolve(outcome, state=state, lines=lines)
+    return evolve(done, shown=_shown(turn.with_state(state), done))
 
 
 # Leaving, emergencies and internal results: the disclaimer waits for the next turn.
@@ -140,9 +139,9 @@ def _for_the_driver(outcome: Outcome, routine: Routine) -> Outcome:
         return outcome
     held = outcome.state
     if held.pending is not None and QUESTIONS[held.pending].held_while_driving:
-        held = replace(held, pending=None)  # asked again once parked
+        held = evolve(held, pending=None)  # asked again once parked
     if 1 <= held.step <= routine.total and routine.step(held.step).hands_on:
-        held = replace(held, held_from=min(held.held_from or held.step, held.step))
+        held = evolve(held, held_from=min(held.held_from or held.step, held.step))
     effects = tuple(e for e in outcome.effects if not isinstance(e, SetTimer))
     return Outcome(held, (*said, Line("car/hold")), Line("car/park_prompt"), Card.CHECKLIST,
                    effects)
@@ -188,7 +187,7 @@ def _next(t: Turn) -> Outcome:
             return t.forward()  # heat waits while the cramping stays: Turn.enter says so
         # Cold rounds repeat until the cramping is completely gone: ask before moving on.
         return t.end_round().ask(Question.CRAMP_GONE)
-    return t.with_state(replace(s, pending=None)).forward()
+    return t.with_state(evolve(s, pending=None)).forward()
 
 
 def _cant_do(t: Turn) -> Outcome:
@@ -196,7 +195,7 @@ def _cant_do(t: Turn) -> Outcome:
     s = t.state
     if not s.in_progress:
         return _next(t)
-    return t.with_state(replace(s, pending=None)).forward(Line("nav/cant_do"))
+    return t.with_state(evolve(s, pending=None)).forward(Line("nav/cant_do"))
 
 
 def _previous(t: Turn) -> Outcome:
@@ -278,7 +277,7 @@ def _unclear(t: Turn) -> Outcome:
     if t.event.kind is Ev.UNSURE:
         return _help(t)  # "I don't know" gets help for this moment, question included
     misses = min(t.state.misses + 1, MAX_MISS_LEVEL)
-    return t.with_state(replace(t.state, misses=misses)).stay(
+    return t.with_state(evolve(t.state, misses=misses)).stay(
         Line("fallback/miss", {"level": misses}))
 
 
@@ -296,7 +295,7 @@ def _stop_here(t: Turn) -> tuple[Line, ...]:
 
 def _hurts_more(t: Turn) -> Outcome:
     """It hurts more: the step's hands-on part stops, and no massage from now on."""
-    s = replace(t.state, pain_worse=True, pending=None, unclear=0)
+    s = evolve(t.state, pain_worse=True, pending=None, unclear=0)
     turn = t.with_state(s)
     step = t.current
     if s.driving:  # nothing hands-on was started: get off the road first
@@ -305,9 +304,9 @@ def _hurts_more(t: Turn) -> Outcome:
         return turn.stay(Line("safety/hurts_more_general"), Line("safety/severe_pain_doctor"))
     if step.pain_gate and not s.hands_off:
         return turn.stop_massage("safety/stop_massage")
-    stopped = turn.with_state(replace(s, hands_off=True)).end_round()
+    stopped = turn.with_state(evolve(s, hands_off=True)).end_round()
     outcome = stopped.stay(*_stop_here(t), Line("safety/severe_pain_doctor"))
-    return replace(outcome, effects=timing.stop_step_timer(t))
+    return evolve(outcome, effects=timing.stop_step_timer(t))
 
 
 def warning_sign(t: Turn, sign_id: str | None) -> Outcome:
@@ -318,14 +317,14 @@ def warning_sign(t: Turn, sign_id: str | None) -> Outcome:
     s = t.state
     step = t.current
     stops = bool(step and s.in_progress and step.not_after_injury)  # barred from now on
-    marked = replace(s, injured=True, pending=None, unclear=0,
+    marked = evolve(s, injured=True, pending=None, unclear=0,
                      hands_off=s.hands_off or stops,
                      cannot_walk=s.cannot_walk or bool(sign and sign.cannot_walk))
     stopping = _stop_here(t) if stops else ()
     said = Line("safety/red_flag", {"flag": sign_id if sign else None,
                                     "urgency": urgency.value})
     outcome = t.with_state(marked).stay(*_pull_over(t), said, *stopping)
-    return replace(outcome, effects=timing.stop_step_timer(t) if stops else ())
+    return evolve(outcome, effects=timing.stop_step_timer(t) if stops else ())
 
 
 def _red_flag(t: Turn) -> Outcome:
@@ -341,10 +340,10 @@ def _emergency(t: Turn) -> Outcome:
     s = t.state
     step = t.current
     stops = bool(step and s.in_progress and step.not_after_injury)
-    paused = replace(s, injured=True, pending=None, unclear=0, hands_off=s.hands_off or stops)
+    paused = evolve(s, injured=True, pending=None, unclear=0, hands_off=s.hands_off or stops)
     outcome = Outcome(paused, (*_pull_over(t), Line("safety/emergency"),
                                *(_stop_here(t) if stops else ()), Line("bye/come_back")))
-    return replace(outcome, effects=timing.stop_step_timer(t) if stops else ())
+    return evolve(outcome, effects=timing.stop_step_timer(t) if stops else ())
 
 
 def _not_worse(t: Turn) -> Outcome:
@@ -353,7 +352,7 @@ def _not_worse(t: Turn) -> Outcome:
 
 def _cramp_gone(t: Turn) -> Outcome:
     """"It's gone" unasked: at the cold step that answers the question; before it, on we go."""
-    s = replace(t.state, cramp_stays=False, heat_explained=False)
+    s = evolve(t.state, cramp_stays=False, heat_explained=False)
     turn = t.with_state(s)
     step = t.current
     if step is None or not s.in_progress:
@@ -361,7 +360,7 @@ def _cramp_gone(t: Turn) -> Outcome:
     if s.step == t.routine.cold_step and not s.driving:
         return QUESTIONS[Question.CRAMP_GONE].yes(turn)
     if s.step < t.routine.cold_step:
-        return turn.with_state(replace(s, pending=None)).forward(Line("answer/eased"))
+        return turn.with_state(evolve(s, pending=None)).forward(Line("answer/eased"))
     return turn.stay(Line("answer/eased"))
 
 
@@ -374,12 +373,12 @@ def _cramp_stays(t: Turn) -> Outcome:
         return t.stay(Line("answer/keep_going"))
     if s.step == cold and t.round_running():
         return t.stay(Line("answer/keep_going"))
-    stays = t.with_state(replace(s, cramp_stays=True, pending=None))
+    stays = t.with_state(evolve(s, cramp_stays=True, pending=None))
     if step.after_the_cramp:  # at the heat: it has to wait, and says why
         tidy = timing.stop_step_timer(t)
-        outcome = stays.with_state(replace(stays.state, heat_explained=True)).next_round(
+        outcome = stays.with_state(evolve(stays.state, heat_explained=True)).next_round(
             *_stop_here(t), Line("heat/not_yet"))
-        return replace(outcome, effects=outcome.effects + tidy)
+        return evolve(outcome, effects=outcome.effects + tidy)
     if s.step == cold:
         return QUESTIONS[Question.CRAMP_GONE].no(stays)
     return stays.stay(Line("answer/keep_going"))
@@ -412,21 +411,21 @@ def _forget(t: Turn) -> Outcome:
 
 
 def _driving(t: Turn) -> Outcome:
-    told = t.with_state(replace(t.state, car_said="driving", driving=True))
+    told = t.with_state(evolve(t.state, car_said="driving", driving=True))
     if not told.state.in_progress:
         return told.stay(Line("car/noted"), card=Card.CHECKLIST)
     current = told.say_current()
-    return replace(current, lines=(Line("car/noted"), *current.lines), card=Card.CHECKLIST)
+    return evolve(current, lines=(Line("car/noted"), *current.lines), card=Card.CHECKLIST)
 
 
 def _parked(t: Turn) -> Outcome:
     """Parked or home: the hands-on steps can start, the first one held back first."""
     s = t.state
-    parked = t.with_state(replace(s, car_said="parked", driving=False, held_from=0))
+    parked = t.with_state(evolve(s, car_said="parked", driving=False, held_from=0))
     if not s.in_progress and not s.finished:
         return parked.begin(1, Line("car/parked"))
     if s.held_from and s.in_progress:
-        return parked.with_state(replace(parked.state, pending=None)).enter(
+        return parked.with_state(evolve(parked.state, pending=None)).enter(
             s.held_from, Line("car/parked"))
     return parked.carry_on(Line("car/parked"))
 
@@ -435,7 +434,7 @@ def _switch_mode(*, helping: bool) -> Transition:
     """Who is talking: a caregiver, or the runner. The routine goes on in their words."""
 
     def switch(t: Turn) -> Outcome:
-        turn = t.with_state(replace(t.state, helping=helping))
+        turn = t.with_state(evolve(t.state, helping=helping))
         said = () if t.state.helping == helping else (
             Line("mode/helper_on" if helping else "mode/helper_off"),)
         if not turn.state.in_progress:
@@ -449,7 +448,7 @@ def _voice(setting: str) -> Transition:
     """"Slower please", "speak up": the rest of the session sounds so; the step is said again."""
 
     def change(t: Turn) -> Outcome:
-        turn = t.with_state(replace(t.state, slow=t.state.slow or setting == "slow",
+        turn = t.with_state(evolve(t.state, slow=t.state.slow or setting == "slow",
                                     loud=t.state.loud or setting == "loud"))
         said = Line(f"voice/{setting}")
         if turn.state.in_progress and turn.state.pending is None:

@@ -18,6 +18,11 @@ class Line:
     key: str
     args: Mapping[str, Any] = field(default_factory=dict)
 
+    def __hash__(self) -> int:
+        # The args are a small dict of plain values: hashed by their sorted items' text, so
+        # outcomes can be memoized and states explored.
+        return hash((self.key, repr(sorted(self.args.items()))))
+
 
 class Card(Enum):
     """What the Alexa app's card shows, when a turn sends one."""

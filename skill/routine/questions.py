@@ -14,12 +14,12 @@ without answering never count as no.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from skill.routine.events import Ev
 from skill.routine.outcome import Card, ChangeTimer, Forget, Line, Outcome, SetTimer, TimerOp
-from skill.routine.state import Question, State
+from skill.routine.state import Question, State, evolve
 from skill.routine.steps import Purpose
 
 if TYPE_CHECKING:
@@ -71,8 +71,8 @@ class Ask:
         """Ask again, saying why; after MAX_UNCLEAR in a row, settle it the safe way."""
         count = t.state.unclear + 1
         if count >= MAX_UNCLEAR:
-            return self.gives_up(t.with_state(replace(t.state, unclear=0)))
-        again = t.with_state(replace(t.state, unclear=count))
+            return self.gives_up(t.with_state(evolve(t.state, unclear=0)))
+        again = t.with_state(evolve(t.state, unclear=count))
         return Outcome(again.state, (Line(self.unclear_line),), self.line(again))
 
 
@@ -82,7 +82,7 @@ class Ask:
 def _give_massage(t: Turn) -> Outcome:
     step = t.current
     assert step is not None  # the gate is only ever asked at a step
-    cleared = replace(t.state, pending=None, unclear=0)
+    cleared = evolve(t.state, pending=None, unclear=0)
     return Outcome(cleared, (Line("gate/no"), Line(f"step/{step.id}")), Line("prompt/step"),
                    Card.STEP)
 
@@ -93,7 +93,7 @@ def _stop_massage(why: str) -> Move:
 
 def _skip_massage(t: Turn) -> Outcome:
     # Moving on without answering skips the massage: safe, and never read as "no".
-    return t.with_state(replace(t.state, pending=None)).forward(Line("gate/skipped"))
+    return t.with_state(evolve(t.state, pending=None)).forward(Line("gate/skipped"))
 
 
 def _carry_on(t: Turn) -> Outcome:
@@ -110,7 +110,7 @@ def _forget(t: Turn) -> Outcome:
 
 
 def _keep_memory(t: Turn) -> Outcome:
-    return t.with_state(replace(t.state, pending=None)).stay(Line("memory/kept"))
+    return t.with_state(evolve(t.state, pending=None)).stay(Line("memory/kept"))
 
 
 def _set_offered_timer(t: Turn) -> Outcome:
@@ -118,7 +118,7 @@ def _set_offered_timer(t: Turn) -> Outcome:
 
 
 def _decline_timer(t: Turn) -> Outcome:
-    return t.with_state(replace(t.state, pending=None)).stay(Line("timer/declined"))
+    return t.with_state(evolve(t.state, pending=None)).stay(Line("timer/declined"))
 
 
 def _cramp_gone(t: Turn) -> Outcome:
@@ -126,25 +126,25 @@ def _cramp_gone(t: Turn) -> Outcome:
     s = t.state
     tidy = tuple(ChangeTimer(TimerOp.CANCEL, timer, quiet=True) for timer in s.timers
                  if timer.purpose in (Purpose.COLD, Purpose.WAIT))
-    done = replace(s, pending=None, cramp_stays=False, heat_explained=False)
+    done = evolve(s, pending=None, cramp_stays=False, heat_explained=False)
     outcome = t.with_state(done).forward(Line("cold/gone"))
-    return replace(outcome, effects=outcome.effects + tidy)
+    return evolve(outcome, effects=outcome.effects + tidy)
 
 
 def _cramp_stays(t: Turn) -> Outcome:
     """Not gone: no heat yet; another cold round, an hour after the last one started."""
-    return t.with_state(replace(t.state, pending=None, cramp_stays=True)).next_round()
+    return t.with_state(evolve(t.state, pending=None, cramp_stays=True)).next_round()
 
 
 def _unsure_if_gone(t: Turn) -> Outcome:
     # Unclear twice: taken as still cramping, which never gives heat too early.
     outcome = _cramp_stays(t)
-    return replace(outcome, lines=(Line("cold/taken_as_stays"), *outcome.lines))
+    return evolve(outcome, lines=(Line("cold/taken_as_stays"), *outcome.lines))
 
 
 def _set_wait_timer(t: Turn) -> Outcome:
     s = t.state
-    return Outcome(replace(s, pending=None), (), None,
+    return Outcome(evolve(s, pending=None), (), None,
                    effects=(SetTimer(Purpose.WAIT, t.wait_minutes(), s.cold_round + 1),))
 
 
@@ -157,11 +157,11 @@ def _hurt(t: Turn) -> Outcome:
     """Yes to "are you hurt?" (or no clear answer): a warning sign of its own, default-safe."""
     from skill.routine.flow import warning_sign  # the transition a resolved sign takes
 
-    return warning_sign(t.with_state(replace(t.state, pending=None)), None)
+    return warning_sign(t.with_state(evolve(t.state, pending=None)), None)
 
 
 def _not_hurt(t: Turn) -> Outcome:
-    return t.with_state(replace(t.state, pending=None)).stay(Line("safety/not_hurt"))
+    return t.with_state(evolve(t.state, pending=None)).stay(Line("safety/not_hurt"))
 
 
 def _ask_again(question: Question) -> Move:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 from skill.routine.outcome import (
     AskTimerPermission,
@@ -16,7 +15,7 @@ from skill.routine.outcome import (
     TimerOp,
     TimerResult,
 )
-from skill.routine.state import Question, Timer
+from skill.routine.state import Question, Timer, evolve
 from skill.routine.steps import Purpose
 from skill.routine.turn import Turn
 
@@ -96,15 +95,15 @@ def _timer_set(t: Turn, call: SetTimer, result: TimerResult, timer_id: str,
     s = t.state
     if result is TimerResult.DONE:
         timer = Timer(timer_id, call.purpose, call.minutes, t.now + call.minutes * 60)
-        kept = replace(s, timers=(*s.timers, timer), wanted_purpose=None, wanted_minutes=0)
+        kept = evolve(s, timers=(*s.timers, timer), wanted_purpose=None, wanted_minutes=0)
         if call.purpose is Purpose.COLD:  # the round runs from the timer
-            kept = replace(kept, round_started_at=t.now, round_ends_at=timer.ends_at)
+            kept = evolve(kept, round_started_at=t.now, round_ends_at=timer.ends_at)
         said = Line("timer/set", {"purpose": call.purpose.value, "minutes": call.minutes})
         if call.purpose is Purpose.WAIT:
             return Outcome(kept, (said, Line("timer/wait_set")))
         return t.with_state(kept).stay(said)
     if result is TimerResult.NEEDS_PERMISSION:
-        asking = replace(s, wanted_purpose=call.purpose, wanted_minutes=call.minutes)
+        asking = evolve(s, wanted_purpose=call.purpose, wanted_minutes=call.minutes)
         return Outcome(asking, (Line("timer/need_permission"),),
                        effects=(AskTimerPermission(),))
     why = Line("timer/failed", {"reason": reason, "purpose": call.purpose.value})
@@ -118,13 +117,13 @@ def _timer_changed(t: Turn, call: ChangeTimer, result: TimerResult) -> Outcome:
     said = Line("timer/changed", {"op": op.value, "purpose": timer.purpose.value,
                                   "result": result.value})
     if result is TimerResult.DONE and op is TimerOp.PAUSE:
-        paused = replace(timer, paused_left=max(1.0, timer.left(t.now)))
-        return t.with_state(replace(s, timers=(*others, paused))).stay(said)
+        paused = evolve(timer, paused_left=max(1.0, timer.left(t.now)))
+        return t.with_state(evolve(s, timers=(*others, paused))).stay(said)
     if result is TimerResult.DONE and op is TimerOp.RESUME:
-        running = replace(timer, ends_at=t.now + timer.paused_left, paused_left=0.0)
-        return t.with_state(replace(s, timers=(*others, running))).stay(said)
+        running = evolve(timer, ends_at=t.now + timer.paused_left, paused_left=0.0)
+        return t.with_state(evolve(s, timers=(*others, running))).stay(said)
     if result in (TimerResult.DONE, TimerResult.NOT_FOUND):  # cancelled, or already gone off
-        gone = t.with_state(replace(s, timers=others))
+        gone = t.with_state(evolve(s, timers=others))
         return gone.stay() if call.quiet else gone.stay(said)
     if call.quiet:
         return t.stay()
@@ -133,7 +132,7 @@ def _timer_changed(t: Turn, call: ChangeTimer, result: TimerResult) -> Outcome:
 
 def _time_it_yourself(t: Turn, purpose: Purpose, minutes: int, why: Line) -> Outcome:
     """No timer could be set: the runner hears how long to time it, and the routine goes on."""
-    s = replace(t.state, wanted_purpose=None, wanted_minutes=0)
+    s = evolve(t.state, wanted_purpose=None, wanted_minutes=0)
     yourself = Line("timer/time_yourself", {"purpose": purpose.value, "minutes": minutes})
     if purpose is Purpose.WAIT:
         return Outcome(s, (why, yourself, Line("cold/come_back", {"minutes": minutes})))
@@ -147,9 +146,9 @@ def permission(t: Turn) -> Outcome:
         return t.say_current()
     purpose, minutes = s.wanted_purpose, s.wanted_minutes
     if t.event.value == "accepted":
-        return Outcome(replace(s, wanted_purpose=None, wanted_minutes=0), (), Line("prompt/step"),
+        return Outcome(evolve(s, wanted_purpose=None, wanted_minutes=0), (), Line("prompt/step"),
                        effects=(SetTimer(purpose, minutes, s.cold_round),))
     refused = _time_it_yourself(t, purpose, minutes,
                                 Line("timer/permission_refused", {"status": t.event.value}))
     card = () if t.event.card_thrown else (ConsentCard(),)
-    return replace(refused, effects=refused.effects + card)
+    return evolve(refused, effects=refused.effects + card)

@@ -8,14 +8,14 @@ rounds start at most hourly, and while driving a hands-on step is held back unti
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 
 from skill.routine import questions
 from skill.routine.events import Event
 from skill.routine.outcome import Card, Line, Outcome, SetTimer
-from skill.routine.state import Question, State, Timer
+from skill.routine.state import Question, State, Timer, evolve
 from skill.routine.steps import Purpose, Routine, Step
 
 # Fallback escalation: say it shorter, then explain, then offer help or a way out.
@@ -63,7 +63,7 @@ class Turn:
         return self.routine.step(s.step) if 1 <= s.step <= self.routine.total else None
 
     def with_state(self, state: State) -> Turn:
-        return replace(self, state=state)
+        return evolve(self, state=state)
 
     def welcome(self) -> Line:
         return Line("open/welcome", {"first_time": self.first_time})
@@ -77,8 +77,8 @@ class Turn:
     def ask(self, question: Question, *lines: Line, card: Card | None = None) -> Outcome:
         """Ask `question` (unless driving holds it: then the way back is to park)."""
         if self.state.driving and questions.QUESTIONS[question].held_while_driving:
-            return self.with_state(replace(self.state, pending=None)).stay(*lines, card=card)
-        asking = replace(self.state, pending=question, unclear=0)
+            return self.with_state(evolve(self.state, pending=None)).stay(*lines, card=card)
+        asking = evolve(self.state, pending=question, unclear=0)
         return Outcome(asking, lines, self.with_state(asking).prompt_here(), card)
 
     def prompt_here(self) -> Line:
@@ -92,8 +92,15 @@ class Turn:
         if s.step == 0:
             return Line("prompt/start")
         if s.hands_off:
-            return Line("prompt/after_stop")
+            return Line("prompt/after_stop", {"next": self.next_step_id()})
         return Line("prompt/step")
+
+    def next_step_id(self) -> str | None:
+        """The step "next" leads to from here (a barred one passed over), None at the end."""
+        for number in range(self.state.step + 1, self.routine.total + 1):
+            if self.barred(self.routine.step(number)) is None:
+                return self.routine.step(number).id
+        return None
 
     # --- moving through the steps -------------------------------------------------------
 
@@ -107,13 +114,13 @@ class Turn:
         stale = self.now - s.saved_at >= STALE_AFTER_S
         # "I can't walk" outlives a start over, not a new cramp half a day later; cold rounds
         # count afresh once the last one is over an hour old.
-        fresh = replace(s, episodes=episodes, cannot_walk=s.cannot_walk and not stale)
+        fresh = evolve(s, episodes=episodes, cannot_walk=s.cannot_walk and not stale)
         if self.now - s.round_started_at >= self.routine.repeat_every * 60:
-            fresh = replace(fresh, cold_round=0, round_started_at=0.0, round_ends_at=0.0)
+            fresh = evolve(fresh, cold_round=0, round_started_at=0.0, round_ends_at=0.0)
         outcome = self.with_state(fresh).restart(number, *before)
         if len(recent) >= FREQUENT_EPISODES:
             frequent = Line("memory/frequent", {"count": len(recent)})
-            outcome = replace(outcome, lines=(*outcome.lines, frequent))
+            outcome = evolve(outcome, lines=(*outcome.lines, frequent))
         return outcome
 
     def restart(self, number: int = 1, *before: Line) -> Outcome:
@@ -143,14 +150,14 @@ class Turn:
         s = self.state
         if step.after_the_cramp and s.cramp_stays:
             if not s.heat_explained:  # heat once the cramp has passed; say so, then cold again
-                explained = replace(s, heat_explained=True)
+                explained = evolve(s, heat_explained=True)
                 return self.with_state(explained).next_round(*before, Line("heat/not_yet"))
-            s = replace(s, cramp_stays=False, heat_explained=False)  # asked again: their call
-        state = replace(s, step=number, finished=False, pending=None, unclear=0, hands_off=False)
+            s = evolve(s, cramp_stays=False, heat_explained=False)  # asked again: their call
+        state = evolve(s, step=number, finished=False, pending=None, unclear=0, hands_off=False)
         header = Line("step/header")
         if s.driving and step.hands_on:
             # Nothing hands-on at the wheel: the place moves, the words wait for parking.
-            held = replace(state, held_from=min(s.held_from or number, number))
+            held = evolve(state, held_from=min(s.held_from or number, number))
             return Outcome(held, (*before, header, Line("car/hold")), Line("car/park_prompt"),
                            Card.CHECKLIST)
         turn = self.with_state(state)
@@ -177,7 +184,7 @@ class Turn:
 
     def finish(self, *before: Line) -> Outcome:
         """The wrap-up: the routine is done, the session ends."""
-        done = replace(self.state, finished=True, pending=None, hands_off=False,
+        done = evolve(self.state, finished=True, pending=None, hands_off=False,
                        step=self.routine.total)
         return Outcome(done, (*before, Line("finish/wrap_up")))
 
@@ -196,14 +203,17 @@ class Turn:
 
     def carry_on(self, *before: Line) -> Outcome:
         """Pick up where the runner left off, asking any safety question again."""
-        outcome = self.with_state(replace(self.state, pending=None)).say_current()
-        return replace(outcome, lines=(*before, *outcome.lines))
+        outcome = self.with_state(evolve(self.state, pending=None)).say_current()
+        return evolve(outcome, lines=(*before, *outcome.lines))
 
     def stop_massage(self, why: str) -> Outcome:
-        """Pain is increasing (or unknown): no massage from now on; on to the cold compress."""
-        worse = self.with_state(replace(self.state, pain_worse=True, pending=None))
-        return worse.enter(self.state.step + 1, Line(why), Line("safety/severe_pain_doctor"),
-                           way=Way.FORWARD)
+        """Pain is increasing (or unknown): no massage from now on; the cold compress is next.
+
+        The cold step itself waits for "next": said at once it would make one long answer
+        to someone whose pain just got worse."""
+        stopped = evolve(self.state, pain_worse=True, hands_off=True, pending=None, unclear=0)
+        return self.with_state(stopped).stay(Line(why), Line("safety/severe_pain_doctor"),
+                                             card=Card.STEP)
 
     # --- cold rounds and timers ----------------------------------------------------------
 
@@ -223,12 +233,12 @@ class Turn:
     def start_round(self) -> Turn:
         """A new cold round from now: the compress stays on at most the longest time."""
         s = self.state
-        return self.with_state(replace(s, cold_round=s.cold_round + 1, round_started_at=self.now,
+        return self.with_state(evolve(s, cold_round=s.cold_round + 1, round_started_at=self.now,
                                        round_ends_at=self.now + self.longest_round_s))
 
     def end_round(self) -> Turn:
         """The compress is off (time's up, the runner moved on, or it hurt)."""
-        return self.with_state(replace(self.state,
+        return self.with_state(evolve(self.state,
                                        round_ends_at=min(self.state.round_ends_at, self.now)))
 
     def wait_minutes(self) -> int:
@@ -241,7 +251,7 @@ class Turn:
         s = self.state
         if self.round_running():
             return self.offer_timer((*said, Line("step/cold")))
-        if s.round_started_at and self.wait_minutes() > 1:  # a round ended within the hour
+        if s.round_started_at and self.wait_minutes() > 0:  # a round ended within the hour
             if s.cramp_stays:
                 return self.next_round(*said)
             return self.ask(Question.CRAMP_GONE, *said)
@@ -249,10 +259,10 @@ class Turn:
 
     def next_round(self, *before: Line) -> Outcome:
         """Another cold round: now if its hour has come, else an offer to wait with a timer."""
-        s = replace(self.state, step=self.routine.cold_step, finished=False, hands_off=False)
+        s = evolve(self.state, step=self.routine.cold_step, finished=False, hands_off=False)
         turn = self.with_state(s).end_round()
         minutes = turn.wait_minutes()
-        if s.round_started_at and minutes > 1:
+        if s.round_started_at and minutes > 0:  # the hour is not up: wait for it
             return turn.ask(Question.WAIT_OFFER, *before, Line("cold/wait", {"minutes": minutes}))
         if s.driving:
             return turn.enter(s.step, *before)
@@ -286,9 +296,9 @@ class Turn:
         purpose = step.timer.purpose
         running = self.state.timer_for(purpose)
         if running:  # never two timers for the same interval
-            return self.with_state(replace(self.state, pending=None)).stay(self.time_left(running))
+            return self.with_state(evolve(self.state, pending=None)).stay(self.time_left(running))
         if minutes is not None and minutes not in step.timer.choices:
             return self.ask(Question.TIMER_OFFER, Line("timer/choose", {"heard": minutes}))
         chosen = minutes or step.timer.choices[0]
-        return Outcome(replace(self.state, pending=None), (), Line("prompt/step"),
+        return Outcome(evolve(self.state, pending=None), (), Line("prompt/step"),
                        effects=(SetTimer(purpose, chosen, self.state.cold_round),))

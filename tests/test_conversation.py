@@ -78,7 +78,7 @@ def test_first_launch_is_sympathy_disclaimer_then_step_one_and_the_guide(alexa: 
     assert reply.outcome.lines[0].args == {"first_time": True}
     assert reply.outcome.lines[2].args == {"can_walk": True}
     assert reply.state["step"] == 1 and reply.state["first_time"] is False
-    assert not reply.ends_session
+    assert not reply.ends_session and not reply.directives  # a speaker gets no APL
     shows_step(reply, 1)
     assert reply.outcome.shown == StepShown(1, Line("step/stop", {"can_walk": True}))
 

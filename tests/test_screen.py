@@ -3,13 +3,14 @@
 The documents are checked without a device: each `${...}` expression is parsed for the
 names it reads, every `payload.…` path is walked through the directive's own datasources, and
 every `@resource` must have a default for all viewports. APL is sent only where it is declared.
+Through the wire, every view a routine sends has that shape, in every locale, in plain text.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,14 @@ from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 
 from skill import screen
-from tooling.standins.alexa import Device
+from skill.routine import StepShown, load_routine
+from tests.conftest import new_device
+from tests.talk import CHECKLIST, HELPER, NEXT, NO, YES, walk_to
+from tests.test_safety import assert_plain
+from tooling.standins.alexa import Alexa, Device, Reply
+from tooling.standins.timers_api import TimersApiStandIn
+
+pytestmark = pytest.mark.every_locale
 
 APL_DIR = Path(screen.__file__).parent / "apl"
 DOCUMENTS = ["step.json", "checklist.json"]
@@ -240,3 +248,82 @@ def test_supports_apl_is_false_without_a_device_in_the_context() -> None:
         RequestEnvelope,
     )
     assert screen.supports_apl(bare) is False
+
+
+# --- Through the wire -----------------------------------------------------------------------
+
+ROUTINE = load_routine()
+DOCUMENT_OF = {screen.STEP_TOKEN: "step.json", screen.CHECKLIST_TOKEN: "checklist.json"}
+HANDS_ON_INSTRUCTIONS = {f"step/{s.id}" for s in ROUTINE.steps if s.hands_on} | {"gate/ask"}
+# A routine's answers on a screen: a timer question answered yes, so a running timer shows.
+SCREEN_ANSWERS = {"pain_gate": NO, "cramp_gone": YES, "timer_offer": YES, "wait_offer": NO}
+
+
+def views(reply: Reply) -> list[Mapping[str, Any]]:
+    return [d for d in reply.directives if d["type"] == "Alexa.Presentation.APL.RenderDocument"]
+
+
+def through_a_routine(alexa: Alexa, first: Reply) -> list[Reply]:
+    said = [first, alexa.intent(CHECKLIST)]
+    reply = said[-1]
+    while not reply.ends_session and len(said) < 40:
+        pending = reply.state["pending"]
+        reply = alexa.intent(SCREEN_ANSWERS[pending] if pending else NEXT)
+        said.append(reply)
+    return said
+
+
+@pytest.mark.parametrize("who", ["runner", "helper"])
+def test_every_view_a_routine_sends_is_its_document_with_plain_data(
+    make_alexa: Callable[..., Alexa], timers_api: TimersApiStandIn, locale: str, who: str
+) -> None:
+    """Each RenderDocument of a whole routine (steps, a running timer, the checklist): the
+    document file itself, every binding resolving, every datum shown, all text plain, and
+    the step view showing the step the runner is at."""
+    timers_api.locale = locale  # the API wants the announcement in the device's locale
+    alexa = make_alexa(device=new_device("screen"))
+    said = through_a_routine(alexa, alexa.intent(HELPER) if who == "helper" else alexa.launch())
+    sent = [(reply, view) for reply in said for view in views(reply)]
+    assert {view["token"] for _, view in sent} == set(DOCUMENT_OF)
+    assert any(view["datasources"]["payload"].get("timer") for _, view in sent)
+    for reply, view in sent:
+        document = load(DOCUMENT_OF[view["token"]])
+        assert view["document"] == document
+        data = view["datasources"]
+        assert set(data) == {screen.DATASOURCE}
+        read = list(expression_paths(document))
+        for root, steps in read:
+            if root == screen.DATASOURCE:
+                assert walk(data[root], steps), f"unresolved: payload {steps}"
+        assert {steps[0] for root, steps in read if root == screen.DATASOURCE and steps} == set(
+            data[screen.DATASOURCE])
+        for text in strings(data):
+            assert_plain(text)
+        payload = data[screen.DATASOURCE]
+        if view["token"] == screen.STEP_TOKEN:
+            assert payload["number"] == reply.state["step"]
+            assert payload["total"] == ROUTINE.total
+            assert all(payload[k] for k in ("progress", "title", "instruction"))
+
+
+def test_a_screen_in_a_car_never_shows_a_hands_on_instruction(
+    make_alexa: Callable[..., Alexa],
+) -> None:
+    """A car with a screen: while driving a held step shows the checklist or the hold, never
+    the hands-on instruction."""
+    car = new_device("screen", extra_context={"Automotive": {}})
+    alexa = make_alexa(device=car)
+    said = [alexa.launch()] + [alexa.intent(NEXT) for _ in range(5)]
+    assert all(views(reply) for reply in said)
+    shown = [reply.outcome.shown for reply in said]
+    steps = [s for s in shown if isinstance(s, StepShown)]
+    assert not {s.instruction.key for s in steps} & HANDS_ON_INSTRUCTIONS
+    assert [reply.state["step"] for reply in said] == [1, 2, 3, 4, 5, 6]
+
+
+def test_the_step_view_follows_the_walk(make_alexa: Callable[..., Alexa]) -> None:
+    """The number shown is the step the runner walked to."""
+    alexa = make_alexa(device=new_device("screen"))
+    reply = walk_to(alexa, 6)
+    [view] = views(reply)
+    assert view["datasources"]["payload"]["number"] == 6

@@ -185,8 +185,12 @@ def instruction_openings(locale: str) -> tuple[str, ...]:
         for variant in variants:
             chosen = (variant,) if variant else ()
             voice = Voice(locale, State(step=number), routine, variants=chosen)
-            text = to_text(voice.ssml(Line(f"step/{step.id}")))
-            openings.add(text.split(". ")[0].split(": ")[0])
+            # Every form a step's words take (stopping, for someone who can or cannot walk);
+            # a value a step's template does not use changes nothing.
+            for can_walk in (True, False):
+                line = Line(f"step/{step.id}", {"can_walk": can_walk})
+                text = to_text(voice.ssml(line))
+                openings.add(text.split(". ")[0].split(": ")[0])
     return tuple(sorted(o for o in openings if words(o) >= 2))
 
 

@@ -5,15 +5,19 @@ failure is switched on while the runner is at that step and off everywhere else,
 routine is walked to the end (tests/full_run.py: launch, next, the pain question, the timer
 offers, ...). Every time:
 
-- the routine completes, every response keeps the wire rules (tests.conftest.check_response)
-  and the skill never falls back on its error apology;
+- the routine completes (its wrap-up chosen), every response keeps the wire rules
+  (tests.conftest.check_response), and every turn is answered by the routine, never by the
+  skill's error apology (`error/sorry`);
 - no progress the store accepted is lost: the saves it accepts never go back to an earlier
   step, and afterwards a fresh session on a healthy store resumes at the last accepted save
-  (or begins a new routine when that save was the finished one).
+  (or begins a new routine when that save was the finished one);
+- a Timers API fault is heard exactly where a timer is set, as the reason it failed.
 
 The store fails through tests/test_memory_conversation.py's FlakyStore (reads, writes, or
-both) on a real SQLite file; the Timers API through the stand-in's own fault injection
-(an error status, a connection dropped, a request that hangs past the client's timeout).
+both) on a real SQLite file; the Timers API through the stand-in's own fault injection (an
+error status, a connection dropped, a request that hangs), answering in process as in every
+conversation test (tests/test_timers.py holds that seam to the HTTP client's answers).
+Everything asserted is what the routine chose (keys, state), so the walk holds in any locale.
 """
 
 from __future__ import annotations

@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
+import shutil
 import sys
+import textwrap
 import threading
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from skill.permissions import TIMERS_SCOPE
 from tooling.standins.alexa import Alexa, Device, Reply, Send
 from tooling.standins.nlu import Understanding, Understood
 from tooling.standins.timers_api import StandInTimer, TimersApiStandIn
@@ -45,6 +48,91 @@ def http_transport(url: str) -> Send:
     return send
 
 
+# --- how the console looks ---------------------------------------------------------------
+
+# Piped output has a fixed width, so a transcript is the same on every machine and in CI.
+PIPED_WIDTH = 100
+MIN_WIDTH = 40  # narrower terminals still get whole words, just more lines
+
+_RESET = "\033[0m"
+_BOLD, _DIM = "\033[1m", "\033[2m"
+_CYAN, _YELLOW, _MAGENTA, _GREEN = "\033[36m", "\033[33m", "\033[35m", "\033[32m"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of line the console shows: its label, and its styles on a terminal."""
+
+    label: str
+    label_style: str = ""
+    text_style: str = ""
+
+
+# Alexa's words come first on their line, bold; everything else is indented under them with a
+# label of its own (a card, a screen, a reprompt, a timer going off), so a glance tells them
+# apart even without colour.
+ALEXA = Kind("Alexa: ", _BOLD + _CYAN, _BOLD)
+ALEXA_ITSELF = Kind("Alexa: ", _BOLD + _CYAN)  # Alexa's own words, not the skill's
+REPROMPT = Kind("  reprompt: ", _DIM, _DIM)
+CARD = Kind("  card: ", _YELLOW)
+SCREEN = Kind("  screen: ", _MAGENTA)
+TIMER = Kind("  timer: ", _BOLD + _GREEN, _GREEN)
+NOTE = Kind("  ", _DIM, _DIM)  # what happens around the words: a session opens or ends
+YOU = Kind("you> ")
+
+
+class Look:
+    """How the console sets its lines out: wrapped at word boundaries to a width, each kind
+    under its label with a hanging indent, coloured only for a person at a terminal."""
+
+    def __init__(self, width: int = PIPED_WIDTH, colour: bool = False) -> None:
+        self.width = max(MIN_WIDTH, width)
+        self.colour = colour
+
+    @classmethod
+    def for_stream(cls, out: TextIO, environ: Mapping[str, str] | None = None) -> Look:
+        """A terminal gets its own width and colour (unless NO_COLOR is set, no-color.org);
+        anything else (a pipe, a file) gets plain text at the fixed width."""
+        env = os.environ if environ is None else environ
+        if not _is_terminal(out):
+            return cls(PIPED_WIDTH, colour=False)
+        width = shutil.get_terminal_size((PIPED_WIDTH, 24)).columns
+        return cls(width, colour=not env.get("NO_COLOR"))
+
+    def lines(self, kind: Kind, text: str) -> list[str]:
+        """`text` under `kind`'s label, wrapped; later lines indented to the label's width."""
+        indent = " " * len(kind.label)
+        # No word is ever split: a word longer than the line (a URL) runs past the edge.
+        wrapped = textwrap.wrap(text, width=self.width, initial_indent=kind.label,
+                                subsequent_indent=indent, break_long_words=False,
+                                break_on_hyphens=False) or [kind.label.rstrip()]
+        first, *rest = wrapped
+        label, words = first[:len(kind.label)], first[len(kind.label):]
+        styled = [self._style(kind.label_style, label) + self._style(kind.text_style, words)]
+        return styled + [indent + self._style(kind.text_style, line[len(indent):])
+                         for line in rest]
+
+    def block(self, kind: Kind, title: str, body: Sequence[str]) -> list[str]:
+        """A title under the label, then each body line wrapped under the title."""
+        indent = " " * len(kind.label)
+        out = self.lines(kind, title)
+        for paragraph in body:
+            out += textwrap.wrap(paragraph, width=self.width, initial_indent=indent,
+                                 subsequent_indent=indent, break_long_words=False,
+                                 break_on_hyphens=False)
+        return out
+
+    def _style(self, style: str, text: str) -> str:
+        return f"{style}{text}{_RESET}" if self.colour and style and text.strip() else text
+
+
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return bool(out.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 class Console:
     """A chat loop: each typed line becomes what Alexa would send, each reply is shown.
 
@@ -54,11 +142,12 @@ class Console:
     """
 
     def __init__(self, alexa: Alexa, understanding: Understanding, out: TextIO,
-                 timers_api: TimersApiStandIn | None = None) -> None:
+                 timers_api: TimersApiStandIn | None = None, look: Look | None = None) -> None:
         self.alexa = alexa
         self.understanding = understanding
         self.out = out
         self.timers_api = timers_api
+        self.look = look or Look.for_stream(out)
         self.silences = 0
         self.asking_permission = False
         self._lock = threading.Lock()
@@ -82,17 +171,11 @@ class Console:
             heard.intent or "", "NOT_ANSWERED")
         if answer == "ACCEPTED" and self.timers_api is not None:
             self.timers_api.grant(self.alexa.device.api_access_token)
-        return self.alexa.request({
-            "type": "Connections.Response", "name": "AskFor",
-            "status": {"code": "200", "message": "OK"},
-            "payload": {"permissionScope": TIMERS_SCOPE, "status": answer,
-                        "isCardThrown": False},
-            "token": "cramp-coach-timers",
-        })
+        return self.alexa.permission_answer(answer)
 
     def announce(self, timer: StandInTimer, text: str) -> None:
         """A timer went off on the (stand-in) device."""
-        self.print(f"\n  [timer] {timer.label}: {text}")
+        self.print("", *self.look.lines(TIMER, f"{timer.label}: {text}"))
 
     def _dispatch(self, heard: Understood) -> Reply:
         if heard.kind == "launch":
@@ -103,58 +186,63 @@ class Console:
         if heard.one_shot and self.alexa.in_session:
             self.alexa.end_session("USER_INITIATED")
         if not self.alexa.in_session:
-            self.print("  (a new session)")
+            self.say(NOTE, "(a new session)")
         return self.alexa.intent(heard.intent, heard.slots)
 
     def _silence(self) -> None:
         """Saying nothing: Alexa plays the reprompt once, then closes the session."""
         last = self.alexa.last
         if not self.alexa.in_session or last is None:
-            self.print("  (no session is open: say 'open cramp coach')")
+            self.say(NOTE, "(no session is open: say 'open cramp coach')")
             return
         self.silences += 1
         if self.silences == 1 and last.reprompt:
-            self.print(f"Alexa: {last.reprompt}")
+            self.say(ALEXA, last.reprompt)
             return
         self.alexa.end_session("EXCEEDED_MAX_REPROMPTS")
         self.silences = 0
-        self.print("  (no answer: Alexa closed the session)")
+        self.say(NOTE, "(no answer: Alexa closed the session)")
 
     def show(self, reply: Reply) -> None:
-        self.print(f"Alexa: {reply.speech}")
+        self.say(ALEXA, reply.speech)
         if reply.hands_over:
             self.asking_permission = True
-            self.print("Alexa (its own words): Do you allow Cramp Coach to create timers? "
-                       "Say yes or no.")
+            self.say(ALEXA_ITSELF, "(in its own words) Do you allow Cramp Coach to create "
+                                   "timers? Say yes or no.")
             return
         if reply.reprompt:
-            self.print(f"  (if you say nothing: {reply.reprompt})")
+            self.say(REPROMPT, reply.reprompt)
         for directive in reply.directives:
             if directive.get("type") == "Alexa.Presentation.APL.RenderDocument":
                 self._show_screen(directive["datasources"]["payload"])
         card = reply.card
         if card and card.get("type") == "AskForPermissionsConsent":
-            self.print(f"  [card] asks for permission: {', '.join(card.get('permissions', []))}")
+            self.say(CARD, f"asks for permission: {', '.join(card.get('permissions', []))}")
         elif card:
             body = card.get("content") or card.get("text") or ""
-            self.print(f"  [card] {card.get('title', '')}")
-            for line in str(body).splitlines():
-                self.print(f"         {line}")
+            self.print(*self.look.block(CARD, str(card.get("title", "")),
+                                        str(body).splitlines()))
         if reply.ends_session:
-            self.print("  (session ended)")
+            self.say(NOTE, "(session ended)")
 
     def _show_screen(self, view: dict[str, Any]) -> None:
         """What an Echo Show would display, as text."""
         if "items" in view:
-            self.print(f"  [screen] {view['title']}: " + "; ".join(view["items"]))
+            self.print(*self.look.block(SCREEN, str(view["title"]),
+                                        [f"- {item}" for item in view["items"]]))
             return
         timer = f" | {view['timer']}" if view.get("timer") else ""
-        self.print(f"  [screen] {view['progress']} | {view['title']} | {view['instruction']}"
-                   f"{timer}")
+        self.say(SCREEN, f"{view['progress']} | {view['title']} | {view['instruction']}{timer}")
 
-    def print(self, text: str) -> None:
+    def say(self, kind: Kind, text: str) -> None:
+        """One line of a kind, set out by the console's look."""
+        self.print(*self.look.lines(kind, text))
+
+    def print(self, *lines: str) -> None:
         with self._lock:  # timer announcements print from the stand-in's thread
-            print(text, file=self.out, flush=True)
+            for line in lines:
+                print(line, file=self.out)
+            self.out.flush()
 
 
 _WAIT = re.compile(r"^/wait\s+(\d+(?:\.\d+)?)$")
@@ -185,9 +273,10 @@ def chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.
 def _talk(console: Console, stdin: TextIO, out: TextIO, *, fast: bool) -> None:
     interactive = stdin.isatty()
     if interactive:
-        console.print("Cramp Coach console. Type what you would say to Alexa, e.g. 'open cramp "
-                      "coach'. An empty line is silence; /wait N waits N seconds; Ctrl-D quits."
-                      + (" Timers run a minute per second." if fast else ""))
+        console.say(Kind("", _DIM, _DIM),
+                    "Cramp Coach console. Type what you would say to Alexa, e.g. 'open cramp "
+                    "coach'. An empty line is silence; /wait N waits N seconds; Ctrl-D quits."
+                    + (" Timers run a minute per second." if fast else ""))
     while True:
         if interactive:
             out.write("you> ")
@@ -196,7 +285,7 @@ def _talk(console: Console, stdin: TextIO, out: TextIO, *, fast: bool) -> None:
         if not line:
             break
         if not interactive:
-            console.print(f"you> {line.strip()}")
+            console.say(YOU, line.strip())
         wait = _WAIT.match(line.strip())
         if wait:
             time.sleep(float(wait.group(1)))  # lets timers go off in scripted demos

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from skill.permissions import TIMERS_SCOPE
 from tooling.build.publishing import (
     APL_INTERFACE,
     MAX_SAMPLE_CHARS,
     MAX_SLOT_VALUE_CHARS,
     PROJECT_ROOT,
     REQUIRED_INTENTS,
-    TIMERS_PERMISSION,
     check_invocation_name,
     detect_features,
     validate_project,
@@ -314,7 +314,7 @@ BREAKAGES = [
     Breakage("example slot value not of its type", "is not a sample utterance",
              _set_example("Alexa, tell {inv} my elbow hurts")),
     Breakage("too many example phrases", "at most 3", _too_many_examples),
-    Breakage("timers used but not declared", TIMERS_PERMISSION,
+    Breakage("timers used but not declared", TIMERS_SCOPE,
              _drop_permissions_and_interfaces, uses_timers=True),
     Breakage("APL used but not declared", APL_INTERFACE,
              _drop_permissions_and_interfaces, uses_apl=True),
@@ -362,7 +362,7 @@ def test_declared_timers_and_apl_pass(tmp_path: Path) -> None:
     """Declaring the timers permission and the APL interface satisfies those checks."""
     project = minimal_project(tmp_path)
     body = project.manifest["manifest"]
-    body["permissions"] = [{"name": TIMERS_PERMISSION}]
+    body["permissions"] = [{"name": TIMERS_SCOPE}]
     body["apis"]["custom"]["interfaces"] = [{"type": APL_INTERFACE}]
     assert project.problems(uses_timers=True, uses_apl=True) == []
 

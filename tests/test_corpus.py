@@ -253,14 +253,19 @@ class Result:
     def passed(self) -> bool:
         return self.case.group.expect.met(self.reply)
 
-    def explain(self) -> str:
+    @property
+    def heard_as(self) -> str:
+        """What the matcher made of the words: launch, or the intent with its slots."""
+        if self.heard.kind == "launch":
+            return "launch"
         slots = {k: (s.resolved_id or s.value) for k, s in self.heard.slots.items()}
-        heard = "launch" if self.heard.kind == "launch" else (
-            f"{self.heard.intent}{slots or ''}{' (one-shot)' if self.heard.one_shot else ''}")
+        return f"{self.heard.intent}{slots or ''}{' (one-shot)' if self.heard.one_shot else ''}"
+
+    def explain(self) -> str:
         hints = " ".join(map(str, self.case.group.hints))
-        return (f"{self.case.utterance!r} at {self.case.group.place.name}: heard {heard}; "
-                f"keys {', '.join(self.reply.keys)}; wanted {self.case.group.expect.text}"
-                + (f" (e.g. {hints})" if hints else ""))
+        return (f"{self.case.utterance!r} at {self.case.group.place.name}: heard "
+                f"{self.heard_as}; keys {', '.join(self.reply.keys)}; wanted "
+                f"{self.case.group.expect.text}" + (f" (e.g. {hints})" if hints else ""))
 
 
 def run(case: Case, make_alexa: MakeAlexa, clock: FakeClock) -> Result:
@@ -351,37 +356,45 @@ def _in_process() -> Callable[[Case], Result]:
 
 
 def report(out: Any = sys.stdout) -> int:
-    """Run every case; print passes per group, per situation, and each failing utterance."""
+    """Run every case; print passes per group, place and situation, then every failing
+    utterance under its group with what the matcher heard and the keys the skill said."""
     one = _in_process()
-    by_group: dict[int, list[bool]] = defaultdict(list)
-    failures: list[str] = []
+    passes: dict[int, list[bool]] = defaultdict(list)
+    failures: dict[int, list[str]] = defaultdict(list)
     for case in CASES:
         try:
             result = one(case)
         except AssertionError as error:  # a broken place, or a response off Alexa's rules
-            failures.append(f"{case.utterance!r} at {case.group.place.name}: {error}")
-            by_group[case.group.line].append(False)
+            passes[case.group.line].append(False)
+            failures[case.group.line].append(f"{case.utterance!r}: {error}")
             continue
-        by_group[case.group.line].append(result.passed)
+        passes[case.group.line].append(result.passed)
         if not result.passed:
-            failures.append(result.explain())
+            failures[case.group.line].append(
+                f"{case.utterance!r}: heard {result.heard_as}; said {', '.join(result.reply.keys)}")
     width = max(len(group.name) for group in GROUPS) + 2
+    places: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     situations: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     print(f"{'group':<{width}}pass/total", file=out)
     for group in GROUPS:
-        results = by_group[group.line]
-        passed = sum(results)
-        print(f"{group.name:<{width}}{passed:>3}/{len(results)}", file=out)
-        situations[group.place.situation][0] += passed
-        situations[group.place.situation][1] += len(results)
-    print(file=out)
-    for situation, (passed, total) in situations.items():
-        print(f"{situation:<12}{passed:>4}/{total}", file=out)
+        passed, total = sum(passes[group.line]), len(passes[group.line])
+        print(f"{group.name:<{width}}{passed:>3}/{total}", file=out)
+        for tally, name in ((places, group.place.name), (situations, group.place.situation)):
+            tally[name][0] += passed
+            tally[name][1] += total
+    for title, tally in (("place", places), ("situation", situations)):
+        print(f"\n{title:<20}pass/total", file=out)
+        for name, (passed, total) in tally.items():
+            print(f"{name:<20}{passed:>3}/{total}", file=out)
     passed = sum(p for p, _ in situations.values())
-    print(f"{'all':<12}{passed:>4}/{len(CASES)} ({100 * passed / len(CASES):.0f}%)", file=out)
-    print(f"\nFailing utterances ({len(failures)}):", file=out)
-    for failure in failures:
-        print(f"  {failure}", file=out)
+    print(f"{'all':<20}{passed:>3}/{len(CASES)} ({100 * passed / len(CASES):.0f}%)", file=out)
+    print(f"\nFailing utterances ({len(CASES) - passed}), by group:", file=out)
+    for group in GROUPS:
+        if failures[group.line]:
+            hints = " ".join(map(str, group.hints))
+            print(f"{group.name}" + (f"  (right here: {hints})" if hints else ""), file=out)
+            for failure in failures[group.line]:
+                print(f"    {failure}", file=out)
     return 0
 
 

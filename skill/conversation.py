@@ -288,7 +288,7 @@ def _view(voice: Voice, outcome: Outcome) -> RenderDocumentDirective | None:
     """What a screen shows: the checklist when it was asked for, else the current step."""
     state = outcome.state
     if outcome.card == "checklist":
-        lines = voice.text("card/checklist").splitlines()
+        lines = plain_text(voice.text("card/checklist")).splitlines()
         items = [line[2:] for line in lines if line.startswith("- ")]
         return screen.checklist_directive(title=lines[0], items=items,
                                           disclaimer=lines[-1])
@@ -326,5 +326,13 @@ def _card(voice: Voice, outcome: Outcome) -> SimpleCard:
         text = voice.text("card/step", instruction=instruction)
     else:
         text = voice.text(f"card/{outcome.card}")
-    title, _, body = text.partition("\n")
+    title, _, body = plain_text(text).partition("\n")
     return SimpleCard(title=title.strip(), content=body.strip())
+
+
+def plain_text(text: str) -> str:
+    """A card's or a screen's text as a person reads it, line breaks kept.
+
+    Card templates share speech macros (the emergency number is spoken digit by digit), so
+    their text can carry SSML tags and XML entities; neither may reach a card or a screen."""
+    return "\n".join(to_text(line) for line in text.splitlines())

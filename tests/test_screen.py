@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from ask_sdk_model import RequestEnvelope
 
 from skill import screen
 from skill.simulator import Device
+from tests.conftest import new_device
+from tests.full_run import walk as walk_routine
 
 APL_DIR = Path(screen.__file__).parent / "apl"
 DOCUMENTS = ["step.json", "checklist.json"]
@@ -240,3 +242,39 @@ def test_supports_apl_is_false_without_a_device_in_the_context() -> None:
         RequestEnvelope,
     )
     assert screen.supports_apl(bare) is False
+
+
+# --- what reaches a person's eyes is plain text ---------------------------------------------
+
+MARKUP = re.compile(r"<[A-Za-z/!?][^>]*>|&(?:#\d+|#x[0-9A-Fa-f]+|[A-Za-z]+);")
+ENGLISH = ["en-US", "en-GB", "en-CA", "en-AU", "en-IN"]
+
+
+def shown_texts(reply: Any) -> Iterator[str]:
+    """Every text of the reply's card and APL datasources."""
+    yield from strings(reply.card or {})
+    for directive in reply.directives:
+        if directive.get("type") == "Alexa.Presentation.APL.RenderDocument":
+            yield from strings(directive["datasources"])
+
+
+@pytest.mark.parametrize("locale", ENGLISH)
+def test_cards_and_screens_carry_no_ssml_or_entities(
+    make_alexa: Callable[..., Any], locale: str
+) -> None:
+    """A whole routine, the checklist and a helper's checklist on an Echo Show: no tag (the
+    emergency number's <say-as>) and no XML entity in any card or on any screen."""
+    device = new_device()
+    alexa = make_alexa(locale, Device.of_kind(
+        "screen", user_id=device.user_id, api_endpoint=device.api_endpoint,
+        api_access_token=device.api_access_token))
+    replies = list(walk_routine(alexa).replies)
+    alexa.launch()
+    replies.append(alexa.intent("ChecklistIntent"))
+    alexa.intent("HelperModeIntent")
+    replies.append(alexa.intent("ChecklistIntent"))
+    assert any(reply.card for reply in replies)
+    assert any("911" in text or "999" in text or "000" in text or "112" in text
+               for reply in replies for text in shown_texts(reply))
+    marked = {text for reply in replies for text in shown_texts(reply) if MARKUP.search(text)}
+    assert not marked

@@ -296,12 +296,25 @@ def _view(voice: Voice, outcome: Outcome) -> RenderDocumentDirective | None:
         return None
     timer = state.timers[-1] if state.timers else None
     left = to_text(voice.ssml(timer.left_line(state.saved_at))) if timer else None
-    # A driver's screen shows no hands-on instruction either.
+    # A driver's screen shows no hands-on instruction either, and no buttons: a driver's
+    # hands stay on the wheel, and voice does all that the buttons would.
     shown = Line("car/hold") if state.driving else _instruction(voice, state)
+    buttons = () if state.driving else tuple(
+        screen.Button(voice.text(BUTTON_LABELS[action]), action)
+        for action in screen.STEP_BUTTONS)
     return screen.step_directive(
         number=state.step, total=voice.context["total"], title=voice.text("screen/title"),
         instruction=to_text(voice.ssml(shown)), timer=left, progress=voice.text("screen/progress"),
+        buttons=buttons,
     )
+
+
+# The words on each of the step view's buttons (skill/templates/<lang>/screen/button_*.txt).
+BUTTON_LABELS = {
+    screen.PREVIOUS: "screen/button_back",
+    screen.REPEAT: "screen/button_repeat",
+    screen.NEXT: "screen/button_next",
+}
 
 
 def _instruction(voice: Voice, state: State) -> Line:

@@ -38,7 +38,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(STANDINS)/node_modules/.installed
+unit: $(STAMP) $(STANDINS)/node_modules/.installed $(SCREENS_MODULES)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit

@@ -175,3 +175,102 @@ def test_screenshots_are_the_screens_size(rendered: Rendered) -> None:
         path = rendered.shots / job.file_name
         assert path in rendered.report.screenshots
         assert png_size(path) == (job.viewport.width, job.viewport.height)
+
+
+# --- without a browser: the capture and the judging -------------------------------------------
+
+@pytest.fixture(scope="module")
+def captured() -> list[View]:
+    return render.capture_views()
+
+
+def test_the_walk_captures_every_view_the_skill_sends(captured: list[View]) -> None:
+    """Every step, the pain question, a timer view, the checklist and the driver's view, each
+    a RenderDocument as it crossed the wire, none twice."""
+    names = [view.name for view in captured]
+    assert set(names) >= EXPECTED_VIEWS and len(names) == len(set(names))
+    for view in captured:
+        assert view.directive["type"] == render.RENDER_DIRECTIVE
+        assert view.directive["document"]["type"] == "APL"
+    [car] = [view for view in captured if view.car]
+    assert car.payload["buttons"] == [] and car.payload["title"]
+    [question] = [view for view in captured if view.name == "step-3-pain-question"]
+    [massage] = [view for view in captured if view.name == "step-3"]
+    assert question.payload["instruction"] != massage.payload["instruction"]
+
+
+def fake_job(captured: list[View], name: str = "step-1", viewport: str = "echo-show-5") -> Job:
+    [view] = [v for v in captured if v.name == name]
+    return Job(view, VIEWPORT[viewport])
+
+
+def measured(job: Job, **text: Any) -> dict[str, Any]:
+    """A renderer's answer in which every payload text shows whole, plus `text` (one more)."""
+    texts = [{"full": t, "shown": t, "lines": 1, "overflow": 0, "hidden": [],
+              "outsideCircle": [], "scrolled": False, "fontsLoaded": True}
+             for t in render._texts(job.view.directive["datasources"])]
+    if text:
+        texts.append({"full": "x", "shown": "x", "lines": 1, "overflow": 0, "hidden": [],
+                      "outsideCircle": [], "scrolled": False, "fontsLoaded": True, **text})
+    buttons = job.view.payload.get("buttons") or []
+    return {"texts": texts, "touch": [{"text": b["label"], "inView": True} for b in buttons],
+            "console": [], "pageErrors": [], "requests": [], "runtimeErrors": []}
+
+
+def test_a_view_shown_whole_has_no_problem(captured: list[View]) -> None:
+    job = fake_job(captured)
+    assert render.judge(job, measured(job)) == []
+
+
+@pytest.mark.parametrize(("text", "viewport", "expected"), [
+    ({"full": "one two three", "shown": "one two", "lines": 1}, "echo-show-5", "cut short"),
+    ({"overflow": 12}, "echo-show-5", "past its box"),
+    ({"hidden": [{}]}, "echo-show-5", "clipped out of sight"),
+    ({"outsideCircle": [{}]}, "echo-spot", "outside the round screen"),
+    ({"scrolled": True}, "echo-show-8", "only seen by scrolling"),
+    ({"full": "call <say-as>911</say-as>", "shown": "call <say-as>911</say-as>"},
+     "echo-show-8", "markup shown as text"),
+    ({"full": "&amp; more", "shown": "&amp; more"}, "echo-show-8", "markup shown as text"),
+    ({"fontsLoaded": False}, "echo-show-15", "fallback font"),
+])
+def test_each_text_problem_is_named(captured: list[View], text: dict[str, Any], viewport: str,
+                                    expected: str) -> None:
+    job = fake_job(captured, viewport=viewport)
+    problems = render.judge(job, measured(job, **text))
+    assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_scrolling_is_allowed_on_the_round_screen_only(captured: list[View]) -> None:
+    job = fake_job(captured, viewport="echo-spot")
+    assert render.judge(job, measured(job, scrolled=True)) == []
+
+
+def test_a_sent_text_missing_from_the_screen_is_named(captured: list[View]) -> None:
+    job = fake_job(captured)
+    answer = measured(job)
+    answer["texts"] = [t for t in answer["texts"] if t["full"] != job.view.payload["title"]]
+    [problem] = render.judge(job, answer)
+    assert "sent but not on the screen" in problem and job.view.payload["title"] in problem
+
+
+@pytest.mark.parametrize(("events", "ok"), [
+    ([{"arguments": ["next"]}], True),
+    ([{"arguments": ["repeat"]}], False),
+    ([], False),
+    ([{"arguments": ["next"]}, {"arguments": ["next"]}], False),
+])
+def test_a_tap_must_send_exactly_its_buttons_action(
+    captured: list[View], events: list[dict[str, Any]], ok: bool
+) -> None:
+    job = fake_job(captured)
+    [next_label] = [b["label"] for b in job.view.payload["buttons"] if b["action"] == "next"]
+    answer = {**measured(job), "taps": [{"text": next_label, "events": events}]}
+    assert (render.judge(job, answer) == []) is ok
+
+
+def test_errors_and_outside_requests_are_problems(captured: list[View]) -> None:
+    job = fake_job(captured)
+    answer = {**measured(job), "console": ["error: boom"], "pageErrors": ["TypeError"],
+              "requests": ["https://example.com/x"], "runtimeErrors": ["bad"]}
+    assert len(render.judge(job, answer)) == 4
+    assert render.judge(job, {"error": "refused"}) == [f"{job.name}: refused"]

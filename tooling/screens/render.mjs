@@ -157,9 +157,8 @@ async function tapEach(page, targets) {
     const x = (target.box.left + target.box.right) / 2;
     const y = (target.box.top + target.box.bottom) / 2;
     await page.touchscreen.tap(x, y);
-    // The renderer runs commands on its next frame.
-    await page.evaluate(() => new Promise((resolve) =>
-      requestAnimationFrame(() => requestAnimationFrame(resolve))));
+    // The renderer runs the press's commands in its next frame, before this callback.
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
     taps.push({id: target.id, text: target.text,
       events: await page.evaluate(() => window.takeSentEvents())});
   }

@@ -208,8 +208,9 @@ window.renderView = async (job) => {
   await current.init();
   if (!current.context) return {error: 'the renderer made no context (invalid document)', ms: 0};
   await document.fonts.ready;
-  // One frame so the renderer's first update (pending errors, dirty properties) has run.
-  await new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+  // One frame, so the renderer's first update (pending errors, dirty properties) has run: its
+  // frame callback was registered first, so it runs before this one.
+  await new Promise((resolve) => requestAnimationFrame(resolve));
   const ms = performance.now() - started;
   const viewBox = view.getBoundingClientRect();
   const circle = shape === 'ROUND' ? {x: viewBox.left + viewBox.width / 2,

@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit package models bench speech-report clean
+.PHONY: run test lint typecheck unit package models bench speech-report screens clean
 
 # The virtual environment is rebuilt whenever the project's dependencies change.
 $(STAMP): pyproject.toml
@@ -19,6 +19,15 @@ $(STANDINS)/node_modules/.installed: $(wildcard $(STANDINS)/package*.json)
 	if [ -f $(STANDINS)/package.json ]; then npm ci --prefix $(STANDINS) --no-audit --no-fund --silent; fi
 	mkdir -p $(STANDINS)/node_modules && touch $@
 
+# The screens as a person sees them (tooling/screens/): Amazon's APL web renderer and
+# playwright-core, which drives Debian's Chromium (apt-get install chromium; never a download).
+# --ignore-scripts: apl-viewhost-web's install script would fetch a build from a CDN; the
+# pinned release carries its build, and the fonts come from another release's package.
+SCREENS := tooling/screens
+SCREENS_MODULES := $(SCREENS)/node_modules/.package-lock.json
+$(SCREENS_MODULES): $(SCREENS)/package.json $(SCREENS)/package-lock.json
+	npm ci --prefix $(SCREENS) --ignore-scripts --no-audit --no-fund --silent
+
 run: $(STAMP)
 	$(BIN)/cramp-coach chat $(ARGS)
 
@@ -29,7 +38,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP) $(STANDINS)/node_modules/.installed
+unit: $(STAMP) $(STANDINS)/node_modules/.installed $(SCREENS_MODULES)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck unit
@@ -50,5 +59,10 @@ bench: $(STAMP) $(STANDINS)/node_modules/.installed
 speech-report: $(STAMP)
 	$(BIN)/python benchmarks/speech_report.py
 
+# Every APL view the skill sends, rendered at the Echo viewports and checked; the screenshots
+# go to docs/screens/ (ARGS="--out DIR" elsewhere, "--no-screenshots" to check only).
+screens: $(STAMP) $(SCREENS_MODULES)
+	$(BIN)/python -m tooling.screens.render $(ARGS)
+
 clean:
-	rm -rf $(VENV) dist build *.egg-info $(STANDINS)/node_modules
+	rm -rf $(VENV) dist build *.egg-info $(STANDINS)/node_modules $(SCREENS)/node_modules

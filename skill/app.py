@@ -29,6 +29,7 @@ from skill.handlers.safety import SafetyIntents
 from skill.handlers.session import LaunchHandler, SessionEndedHandler, SessionIntents
 from skill.handlers.situations import SituationIntents
 from skill.handlers.timers import PermissionAnswerHandler, TimerIntents
+from skill.handlers.touch import TouchHandler
 from skill.memory import store_for
 from skill.settings import Settings
 
@@ -38,6 +39,7 @@ REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
     SessionEndedHandler,
     SessionIntents,
     NavigationIntents,
+    TouchHandler,
     AnswerIntents,
     SafetyIntents,
     TimerIntents,

@@ -83,11 +83,16 @@ def screen_payload(voice: Voice, shown: Shown) -> dict[str, Any]:
                 "items": voice.text("screen/checklist_items").splitlines(),
                 "disclaimer": voice.text("screen/disclaimer")}
     assert isinstance(shown, StepShown)
+    # No buttons for a driver: hands stay on the wheel, and voice does all they would.
+    buttons = () if voice.driving else tuple(
+        screen.Button(voice.text(f"screen/button_{action}"), action)
+        for action in screen.STEP_BUTTONS)
     return {"number": shown.number, "total": voice.context["total"],
             "title": voice.text("screen/title", number=shown.number),
             "instruction": to_text(voice.ssml(shown.instruction)),
             "timer": to_text(voice.ssml(shown.timer)) if shown.timer else None,
-            "progress": voice.text("screen/progress", number=shown.number)}
+            "progress": voice.text("screen/progress", number=shown.number),
+            "buttons": buttons}
 
 
 def _card(voice: Voice, shown: Shown) -> SimpleCard:

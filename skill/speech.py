@@ -115,6 +115,7 @@ class Voice:
         self.env = environment(locale)
         self.locale = locale
         self.variants = variants
+        self.driving = "car" in variants
         self.slow, self.loud = state.slow, state.loud
         self._rendered: dict[Hashable, str] = {}
         step = routine.step(state.step).id if 1 <= state.step <= routine.total else None

@@ -80,6 +80,9 @@ def in_process_timers(handler_input: Any) -> TimerService:
     stamp = getattr(envelope.request, "timestamp", None)
     if isinstance(standin.clock, _RequestClock) and isinstance(stamp, datetime):
         standin.clock.now_s = max(standin.clock.now_s, stamp.timestamp())
+    locale = getattr(envelope.request, "locale", None)
+    if isinstance(locale, str) and locale:
+        standin.locale = locale  # the device speaks the request's language
     system = envelope.context.system
     return TimerService.for_endpoint(system.api_endpoint, system.api_access_token,
                                      api_client=InProcessTimersClient(standin))

@@ -143,8 +143,10 @@ def _for_the_driver(outcome: Outcome, routine: Routine) -> Outcome:
     if 1 <= held.step <= routine.total and routine.step(held.step).hands_on:
         held = evolve(held, held_from=min(held.held_from or held.step, held.step))
     effects = tuple(e for e in outcome.effects if not isinstance(e, SetTimer))
-    return Outcome(held, (*said, Line("car/hold")), Line("car/park_prompt"), Card.CHECKLIST,
-                   effects)
+    # A question a driver may answer is still asked; else the way back is to park.
+    still_asked = asked if held.pending is not None and asked is not None \
+        and asked.key not in hands_on else Line("car/park_prompt")
+    return Outcome(held, (*said, Line("car/hold")), still_asked, Card.CHECKLIST, effects)
 
 
 # --- transitions --------------------------------------------------------------------------
@@ -183,7 +185,7 @@ def _next(t: Turn) -> Outcome:
     rounds = bool(step and step.timer and step.timer.repeat_every)
     if (rounds and t.event.kind is Ev.NEXT and not s.hands_off and not s.driving
             and s.cold_round and s.pending in (None, Question.TIMER_OFFER)):
-        if s.cramp_stays:
+        if s.cramp_stays and s.round_answered:
             return t.forward()  # heat waits while the cramping stays: Turn.enter says so
         # Cold rounds repeat until the cramping is completely gone: ask before moving on.
         return t.end_round().ask(Question.CRAMP_GONE)
@@ -263,7 +265,7 @@ def _help(t: Turn) -> Outcome:
 
 def _stray_yes(t: Turn) -> Outcome:
     """A yes with no question asked: at a step, that's "ready", so on we go."""
-    if t.state.in_progress and not t.state.hands_off:
+    if t.state.in_progress:
         return _next(t)
     return t.stay(Line("stray/yes"))
 
@@ -286,9 +288,10 @@ def _pull_over(t: Turn) -> tuple[Line, ...]:
 
 
 def _stop_here(t: Turn) -> tuple[Line, ...]:
-    """How to stop this step's hands-on part, if it has one to stop."""
+    """How to stop what this step has the runner doing (never to a driver: nothing was
+    started at the wheel)."""
     step = t.current
-    if step is None or not t.state.in_progress or t.state.hands_off or not step.hands_on:
+    if step is None or not t.state.in_progress or t.state.hands_off or t.state.driving:
         return ()
     return (Line(f"safety/stop/{step.id}"),)
 
@@ -303,7 +306,7 @@ def _hurts_more(t: Turn) -> Outcome:
     if step is None or not s.in_progress:
         return turn.stay(Line("safety/hurts_more_general"), Line("safety/severe_pain_doctor"))
     if step.pain_gate and not s.hands_off:
-        return turn.stop_massage("safety/stop_massage")
+        return turn.stop_massage("safety/stop/massage")
     stopped = turn.with_state(evolve(s, hands_off=True)).end_round()
     outcome = stopped.stay(*_stop_here(t), Line("safety/severe_pain_doctor"))
     return evolve(outcome, effects=timing.stop_step_timer(t))
@@ -354,6 +357,8 @@ def _cramp_gone(t: Turn) -> Outcome:
     """"It's gone" unasked: at the cold step that answers the question; before it, on we go."""
     s = evolve(t.state, cramp_stays=False, heat_explained=False)
     turn = t.with_state(s)
+    if t.state.step == t.routine.cold_step:
+        turn = turn.with_state(evolve(s, round_answered=True))
     step = t.current
     if step is None or not s.in_progress:
         return turn.stay(Line("answer/eased"))
@@ -373,7 +378,7 @@ def _cramp_stays(t: Turn) -> Outcome:
         return t.stay(Line("answer/keep_going"))
     if s.step == cold and t.round_running():
         return t.stay(Line("answer/keep_going"))
-    stays = t.with_state(evolve(s, cramp_stays=True, pending=None))
+    stays = t.with_state(evolve(s, cramp_stays=True, pending=None, round_answered=True))
     if step.after_the_cramp:  # at the heat: it has to wait, and says why
         tidy = timing.stop_step_timer(t)
         outcome = stays.with_state(evolve(stays.state, heat_explained=True)).next_round(

@@ -126,14 +126,15 @@ def _cramp_gone(t: Turn) -> Outcome:
     s = t.state
     tidy = tuple(ChangeTimer(TimerOp.CANCEL, timer, quiet=True) for timer in s.timers
                  if timer.purpose in (Purpose.COLD, Purpose.WAIT))
-    done = evolve(s, pending=None, cramp_stays=False, heat_explained=False)
+    done = evolve(s, pending=None, cramp_stays=False, heat_explained=False, round_answered=True)
     outcome = t.with_state(done).forward(Line("cold/gone"))
     return evolve(outcome, effects=outcome.effects + tidy)
 
 
 def _cramp_stays(t: Turn) -> Outcome:
     """Not gone: no heat yet; another cold round, an hour after the last one started."""
-    return t.with_state(evolve(t.state, pending=None, cramp_stays=True)).next_round()
+    return t.with_state(evolve(t.state, pending=None, cramp_stays=True,
+                               round_answered=True)).next_round()
 
 
 def _unsure_if_gone(t: Turn) -> Outcome:

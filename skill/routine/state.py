@@ -77,6 +77,7 @@ class State:
     cold_round: int = 0  # the current round of cold compress (they repeat hourly)
     round_started_at: float = 0.0  # when the last round began (rounds are an hour apart)
     round_ends_at: float = 0.0  # when its compress comes off (its timer, or the longest time)
+    round_answered: bool = False  # since that round began, they said whether the cramp is gone
     wanted_purpose: Purpose | None = None  # a timer waiting for the permission ...
     wanted_minutes: int = 0  # ... and its length
     # The article's rules, remembered until the runner starts over:
@@ -152,7 +153,8 @@ class State:
         return State(greeted=self.greeted, first_time=self.first_time, episodes=self.episodes,
                      saved_at=self.saved_at, timers=self.timers,
                      cold_round=self.cold_round, round_started_at=self.round_started_at,
-                     round_ends_at=self.round_ends_at, cannot_walk=self.cannot_walk,
+                     round_ends_at=self.round_ends_at, round_answered=self.round_answered,
+                     cannot_walk=self.cannot_walk,
                      helping=self.helping, car_said=self.car_said, driving=self.driving,
                      slow=self.slow, loud=self.loud)
 

@@ -32,7 +32,7 @@ def timer_comeback(t: Turn) -> Outcome | None:
         return t.forward(back, Line("timer/heat_done"))
     if purpose is not Purpose.COLD or t.round_running() or not s.cold_round:
         return None
-    if Purpose.WAIT in t.fired or s.cramp_stays:
+    if Purpose.WAIT in t.fired or (s.cramp_stays and s.round_answered):
         return t.next_round(back)  # a round now if its hour has come, else the wait
     done = (Line("timer/cold_done"),) if Purpose.COLD in t.fired else ()
     return t.ask(Question.CRAMP_GONE, back, *done)

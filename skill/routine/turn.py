@@ -105,11 +105,8 @@ class Turn:
     # --- moving through the steps -------------------------------------------------------
 
     def begin(self, number: int = 1, *before: Line) -> Outcome:
-        """A new routine (a new cramp): record the day, and if cramps come often, say so once."""
-        today = _day(self.now)
-        episodes = (*self.state.episodes, today.isoformat())[-MAX_EPISODES:]
-        recent = [d for d in episodes
-                  if (today - date.fromisoformat(d)).days < FREQUENT_WINDOW_DAYS]
+        """A new routine (a new cramp): record the day it began."""
+        episodes = (*self.state.episodes, _day(self.now).isoformat())[-MAX_EPISODES:]
         s = self.state
         stale = self.now - s.saved_at >= STALE_AFTER_S
         # "I can't walk" outlives a start over, not a new cramp half a day later; cold rounds
@@ -117,11 +114,17 @@ class Turn:
         fresh = evolve(s, episodes=episodes, cannot_walk=s.cannot_walk and not stale)
         if self.now - s.round_started_at >= self.routine.repeat_every * 60:
             fresh = evolve(fresh, cold_round=0, round_started_at=0.0, round_ends_at=0.0)
-        outcome = self.with_state(fresh).restart(number, *before)
-        if len(recent) >= FREQUENT_EPISODES:
-            frequent = Line("memory/frequent", {"count": len(recent)})
-            outcome = evolve(outcome, lines=(*outcome.lines, frequent))
-        return outcome
+        if s.step == 0 and not s.finished and not stale:
+            # Not begun yet: what was said before the first step (a warning sign, "it hurts
+            # more") holds for this routine; only a start over lifts it.
+            return self.with_state(fresh).enter(number, *before, way=Way.FORWARD)
+        return self.with_state(fresh).restart(number, *before)
+
+    def recent_episodes(self) -> int:
+        """Routines begun in the last two weeks, this one included."""
+        today = _day(self.now)
+        return sum(1 for d in self.state.episodes
+                   if (today - date.fromisoformat(d)).days < FREQUENT_WINDOW_DAYS)
 
     def restart(self, number: int = 1, *before: Line) -> Outcome:
         """From the top of the same routine: the rules kept "until start over" are lifted."""
@@ -183,10 +186,14 @@ class Turn:
         return self.enter(s.step + 1, *before, way=Way.FORWARD)
 
     def finish(self, *before: Line) -> Outcome:
-        """The wrap-up: the routine is done, the session ends."""
+        """The wrap-up: the routine is done, the session ends. If cramps come often, the
+        seed's advice to see a health professional comes with it, when there is time for it."""
         done = evolve(self.state, finished=True, pending=None, hands_off=False,
-                       step=self.routine.total)
-        return Outcome(done, (*before, Line("finish/wrap_up")))
+                      step=self.routine.total)
+        recent = self.recent_episodes()
+        frequent = (Line("memory/frequent", {"count": recent}),) if recent >= FREQUENT_EPISODES \
+            else ()
+        return Outcome(done, (*before, Line("finish/wrap_up"), *frequent))
 
     def say_current(self) -> Outcome:
         """Repeat the current step, never its hands-on part once that has been stopped."""
@@ -234,7 +241,8 @@ class Turn:
         """A new cold round from now: the compress stays on at most the longest time."""
         s = self.state
         return self.with_state(evolve(s, cold_round=s.cold_round + 1, round_started_at=self.now,
-                                       round_ends_at=self.now + self.longest_round_s))
+                                       round_ends_at=self.now + self.longest_round_s,
+                                       round_answered=False))
 
     def end_round(self) -> Turn:
         """The compress is off (time's up, the runner moved on, or it hurt)."""
@@ -252,9 +260,9 @@ class Turn:
         if self.round_running():
             return self.offer_timer((*said, Line("step/cold")))
         if s.round_started_at and self.wait_minutes() > 0:  # a round ended within the hour
-            if s.cramp_stays:
+            if s.round_answered and s.cramp_stays:
                 return self.next_round(*said)
-            return self.ask(Question.CRAMP_GONE, *said)
+            return self.ask(Question.CRAMP_GONE, *said, card=Card.STEP)
         return self.start_round().offer_timer((*said, Line("step/cold")))
 
     def next_round(self, *before: Line) -> Outcome:
@@ -263,7 +271,11 @@ class Turn:
         turn = self.with_state(s).end_round()
         minutes = turn.wait_minutes()
         if s.round_started_at and minutes > 0:  # the hour is not up: wait for it
-            return turn.ask(Question.WAIT_OFFER, *before, Line("cold/wait", {"minutes": minutes}))
+            waiting = Line("cold/wait", {"minutes": minutes})
+            if s.timer_for(Purpose.WAIT):  # already timed: never a second timer for it
+                back = Line("cold/come_back", {"minutes": minutes})
+                return Outcome(evolve(s, pending=None), (*before, waiting, back))
+            return turn.ask(Question.WAIT_OFFER, *before, waiting)
         if s.driving:
             return turn.enter(s.step, *before)
         started = turn.start_round()
@@ -297,6 +309,14 @@ class Turn:
         running = self.state.timer_for(purpose)
         if running:  # never two timers for the same interval
             return self.with_state(evolve(self.state, pending=None)).stay(self.time_left(running))
+        if step.timer.repeat_every and not self.round_running():
+            # Between cold rounds a timer times the wait, never a new compress before its hour.
+            waiting = self.state.timer_for(Purpose.WAIT)
+            if waiting:
+                return self.stay(self.time_left(waiting))
+            if self.state.round_started_at and self.wait_minutes() > 0:
+                return questions.QUESTIONS[Question.WAIT_OFFER].yes(self)
+            return self.next_round()
         if minutes is not None and minutes not in step.timer.choices:
             return self.ask(Question.TIMER_OFFER, Line("timer/choose", {"heard": minutes}))
         chosen = minutes or step.timer.choices[0]

@@ -161,6 +161,7 @@ def test_numbers_fill_number_slots_only() -> None:
     """A number slot takes a number, spoken or in digits, and nothing else."""
     assert resolved(TINY_NLU.understand("twenty minutes")) == {"minutes": "20"}
     assert resolved(TINY_NLU.understand("15 minutes")) == {"minutes": "15"}
+    assert resolved(TINY_NLU.understand("forty five minutes")) == {"minutes": "45"}
     assert TINY_NLU.understand("many minutes").intent == FALLBACK
 
 
@@ -180,16 +181,18 @@ def test_a_request_in_the_same_breath_as_the_skill_name(said: str, intent: str) 
 
 
 @pytest.mark.parametrize("said", ["open tiny coach", "Alexa, launch tiny coach", "ask tiny coach",
+                                  "open tiny coach please",
                                   "talk to tiny coach", "tiny coach", "hey alexa start tiny coach"])
 def test_the_skill_name_alone_launches(said: str) -> None:
     """Naming the skill with a launch word and nothing else is a LaunchRequest."""
     assert TINY_NLU.understand(said).kind == "launch"
 
 
-def test_silence_and_hesitation_alone_are_silence() -> None:
-    """Nothing said, or only "um", is no request at all."""
+def test_silence_is_silence_and_a_hesitation_alone_is_not_understood() -> None:
+    """Nothing said is silence; only "um" is something said that means nothing: a fallback."""
     assert TINY_NLU.understand("").kind == "silence"
-    assert TINY_NLU.understand("um... hmm").kind == "silence"
+    assert TINY_NLU.understand("Alexa,").kind == "silence"
+    assert TINY_NLU.understand("um... hmm").intent == FALLBACK
 
 
 # --- the real models ---------------------------------------------------------------------------
@@ -252,7 +255,9 @@ SAID: list[tuple[str, str, dict[str, str | None]]] = [
     ("um, I've stopped", "AMAZON.NextIntent", {}),
     ("done stretching", "AMAZON.NextIntent", {}),
     ("alright that's done", "AMAZON.NextIntent", {}),
-    ("I've got ice on it", "AMAZON.NextIntent", {}),
+    # starting a timed step answers "shall I time it?" (and a yes with nothing asked is "next")
+    ("I've got ice on it", "AMAZON.YesIntent", {}),
+    ("okay", "AMAZON.YesIntent", {}),
     ("I took some ibuprofen", "AMAZON.NextIntent", {}),
     ("next please", "AMAZON.NextIntent", {}),
     ("she's sitting down", "AMAZON.NextIntent", {"person": "she"}),
@@ -310,6 +315,7 @@ SAID: list[tuple[str, str, dict[str, str | None]]] = [
     ("okay I've parked", "ParkedIntent", {}),
     # timers, the checklist and the rest
     ("twenty minutes please", "SetTimerIntent", {"minutes": "20"}),
+    ("set it for thirty", "SetTimerIntent", {"minutes": "30"}),
     ("how much time is left", "TimerLeftIntent", {}),
     ("read me the list", "ChecklistIntent", {}),
     ("slower please", "SlowerIntent", {}),

@@ -224,7 +224,7 @@ def _fits(parts: list[str], text: str, values: Mapping[str, set[str]]) -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _built_in(slot_type: str) -> re.Pattern[str]:
     return re.compile(BUILT_IN_SLOT_PATTERNS.get(slot_type, ANY_WORDS))
 
@@ -352,7 +352,11 @@ def check_interaction_model(model: Any, where: str = "interaction model") -> lis
             problems += [f"{where}: intent {intent_name} {kind}: {p}" for p in text_problems]
             if not isinstance(sample, str):
                 continue
-            for slot_name in SLOT_REFERENCE.findall(sample):
+            named = SLOT_REFERENCE.findall(sample)
+            for slot_name in sorted({n for n in named if named.count(n) > 1}):
+                problems.append(f"{where}: intent {intent_name} {kind} {sample!r} uses slot "
+                                f"{{{slot_name}}} more than once (Alexa refuses the model)")
+            for slot_name in named:
                 if SLOT_NAME_PATTERN.fullmatch(slot_name) and slot_name not in slots:
                     problems.append(f"{where}: intent {intent_name} {kind} {sample!r} uses slot "
                                     f"{{{slot_name}}}, which the intent does not define")
@@ -433,7 +437,7 @@ def _overlaps(model_json: str) -> tuple[str, ...]:
     for entry in literal:
         by_first_word.setdefault(entry[0].split(" ", 1)[0], []).append(entry)
     for intent_name, sample, parts in patterns:
-        if not any(p in sets for p in parts[1::2]):  # built-in slots only: one regex will do
+        if not any(p in sets for p in parts[1::2]):  # built-in slots only: no first word to go by
             problems += [f"{other} sample {other_sample!r} is also heard by {intent_name} "
                          f"sample {sample!r}" for spoken, other, other_sample in literal
                          if other != intent_name and _fits(parts, spoken, sets)]

@@ -217,10 +217,13 @@ class Understanding:
     def understand(self, text: str) -> Understood:
         words = _WAKE.sub("", normalize(text))
         if not words:
-            return Understood("silence")
+            # Only a hesitation ("um") is something said that means nothing: a fallback, as
+            # the console's empty line is silence.
+            said = re.sub(r"[^a-z0-9]+", "", text.lower()) not in ("", "alexa", "heyalexa")
+            return Understood("intent", "AMAZON.FallbackIntent") if said else Understood("silence")
         name = re.escape(normalize(self.invocation))
         launch = "|".join(_LAUNCH_WORDS)
-        if re.fullmatch(rf"(?:(?:{launch})\s+)?{name}", words):
+        if re.fullmatch(rf"(?:(?:{launch})\s+)?{name}(?:\s+(?:please|now))?", words):
             return Understood("launch")
         for form in (_ASK, _LAUNCH_AND, _ACTION_FIRST):
             match = re.fullmatch(form.format(name=name, launch=launch), words)
@@ -292,10 +295,20 @@ class Understanding:
         return slots
 
 
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+
+
 def _number(words: str) -> int | None:
+    """"15", "fifteen", "thirty", "forty five" -> the number; anything else -> None."""
     if words.isdigit():
         return int(words)
-    return _NUMBERS.get(words)
+    if words in _NUMBERS or words in _TENS:
+        return _NUMBERS.get(words, _TENS.get(words))
+    tens, _, unit = words.partition(" ")
+    if tens in _TENS and 0 < _NUMBERS.get(unit, 0) < 10:
+        return _TENS[tens] + _NUMBERS[unit]
+    return None
 
 
 _DURATION = re.compile(r"^(\w+) (minute|minutes|hour|hours)$")

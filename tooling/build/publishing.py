@@ -8,11 +8,14 @@ below read the raw JSON and cover Amazon's rules that the library lets through.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
+import math
 import modulefinder
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,10 @@ from ask_smapi_model.v1.skill.interaction_model import InteractionModelData
 from ask_smapi_model.v1.skill.manifest import SkillManifestEnvelope
 
 from skill.permissions import TIMERS_SCOPE
+from tooling.standins.nlu import normalize, normalize_sample
+
+# The permission skill.json must declare when the skill sets timers (one name for the scope).
+TIMERS_PERMISSION = TIMERS_SCOPE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_FILE = "skill.json"
@@ -57,6 +64,10 @@ EXAMPLE_LAUNCH_PHRASES = (
 )
 # Words Alexa lets stand between the invocation name and the utterance ("ask X to ...").
 CONNECTING_WORDS = ("and then", "to", "for", "about", "that", "if", "whether", "and")
+
+# A sample whose slots can take more combinations of custom values than this is compared with
+# the other intents' samples without slots only (listing the product would take too long).
+MAX_EXPANSIONS = 3_000
 
 # Limits from the developer console: it refuses longer samples and slot values.
 MAX_SAMPLE_CHARS = 200
@@ -164,39 +175,58 @@ BUILT_IN_SLOT_PATTERNS = {
 }
 
 
-def _slot_value_patterns(model: Any) -> dict[tuple[str, str], str]:
-    """{(intent, slot): regex for a slot's values: a custom type's, a number's, or any words}."""
-    values: dict[str, list[str]] = {}
+def _sample_forms(model: Any) -> list[list[str]]:
+    """Each sample as Alexa compares it (lower case, spaces collapsed), split at its slots: the
+    odd parts are the slots' type names."""
+    forms = []
+    for intent in _intents(model):
+        types = {str(_dict(s).get("name")): str(_dict(s).get("type"))
+                 for s in _list(intent.get("slots"))}
+        for sample in _strings(intent.get("samples")):
+            # Split before lower-casing: slot names are case-sensitive.
+            parts = SLOT_REFERENCE.split(sample.strip())
+            forms.append([re.sub(r"\s+", " ", part.lower()) if i % 2 == 0
+                          else types.get(part, "") for i, part in enumerate(parts)])
+    return forms
+
+
+def _slot_values(model: Any, spoken: Callable[[str], str]) -> dict[str, set[str]]:
+    """{custom slot type: its values and synonyms}, each put through `spoken`."""
+    values: dict[str, set[str]] = {}
     for slot_type in _list(_language_model(model).get("types")):
+        words = values.setdefault(str(_dict(slot_type).get("name")), set())
         for value in _list(_dict(slot_type).get("values")):
             name = _dict(_dict(value).get("name"))
-            values.setdefault(str(_dict(slot_type).get("name")), []).extend(
-                _normalize(text) for text in [name.get("value"), *_list(name.get("synonyms"))]
-                if isinstance(text, str))
-    patterns = {}
-    for intent in _intents(model):
-        for slot in _list(intent.get("slots")):
-            slot_type = str(_dict(slot).get("type"))
-            known = sorted(set(values.get(slot_type, [])), key=len, reverse=True)
-            patterns[(str(intent.get("name")), str(_dict(slot).get("name")))] = (
-                "(?:" + "|".join(map(re.escape, known)) + ")" if known
-                else BUILT_IN_SLOT_PATTERNS.get(slot_type, ANY_WORDS))
-    return patterns
+            words |= {spoken(t) for t in [name.get("value"), *_list(name.get("synonyms"))]
+                      if isinstance(t, str)}
+    return values
 
 
-def _sample_patterns(model: Any) -> list[re.Pattern[str]]:
-    """Regexes matching what a user could say (normalized) for each of the model's samples."""
-    slot_patterns = _slot_value_patterns(model)
-    compiled = []
-    for intent in _intents(model):
-        for sample in _strings(intent.get("samples")):
-            # Split before lower-casing: slot names are case-sensitive. Odd parts are slots.
-            parts = SLOT_REFERENCE.split(sample.strip())
-            compiled.append(re.compile("".join(
-                re.escape(re.sub(r"\s+", " ", part.lower())) if i % 2 == 0
-                else slot_patterns.get((str(intent.get("name")), part), ANY_WORDS)
-                for i, part in enumerate(parts))))
-    return compiled
+def _fits(parts: list[str], text: str, values: Mapping[str, set[str]]) -> bool:
+    """Whether the words fit a sample split at its slots (odd parts: slot type names): a custom
+    slot takes one of its type's values, a built-in one what that type can hear."""
+    if not text.startswith(parts[0]):
+        return False
+    if len(parts) == 1:
+        return text == parts[0]
+    rest = text[len(parts[0]):]
+    slot_type, after = parts[1], parts[2]
+    for end in range(1, len(rest) + 1):
+        if not rest[end:].startswith(after):
+            continue
+        heard = rest[:end]
+        if slot_type in values:
+            fits = heard in values[slot_type]
+        else:
+            fits = _built_in(slot_type).fullmatch(heard) is not None
+        if fits and _fits([after, *parts[3:]], rest[end:], values):
+            return True
+    return False
+
+
+@functools.cache
+def _built_in(slot_type: str) -> re.Pattern[str]:
+    return re.compile(BUILT_IN_SLOT_PATTERNS.get(slot_type, ANY_WORDS))
 
 
 # --- interaction model --------------------------------------------------------------------
@@ -291,7 +321,7 @@ def check_interaction_model(model: Any, where: str = "interaction model") -> lis
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
         problems.append(f"{where}: intent {name} is defined more than once")
 
-    owner: dict[str, str] = {}  # normalized sample -> first intent that has it
+    owner: dict[str, str] = {}  # the sample as spoken (slots by type) -> first intent with it
     for intent in intents:
         intent_name = str(intent.get("name"))
         slots = {}
@@ -322,7 +352,11 @@ def check_interaction_model(model: Any, where: str = "interaction model") -> lis
             problems += [f"{where}: intent {intent_name} {kind}: {p}" for p in text_problems]
             if not isinstance(sample, str):
                 continue
-            for slot_name in SLOT_REFERENCE.findall(sample):
+            named = SLOT_REFERENCE.findall(sample)
+            for slot_name in sorted({n for n in named if named.count(n) > 1}):
+                problems.append(f"{where}: intent {intent_name} {kind} {sample!r} uses slot "
+                                f"{{{slot_name}}} more than once (Alexa refuses the model)")
+            for slot_name in named:
                 if SLOT_NAME_PATTERN.fullmatch(slot_name) and slot_name not in slots:
                     problems.append(f"{where}: intent {intent_name} {kind} {sample!r} uses slot "
                                     f"{{{slot_name}}}, which the intent does not define")
@@ -332,14 +366,101 @@ def check_interaction_model(model: Any, where: str = "interaction model") -> lis
                                 f"invocation name")
             if kind != "sample":
                 continue
+            bare = re.fullmatch(r"\s*\{([^{}]*)\}\s*", sample)
+            bare_type = _dict(slots.get(bare.group(1))).get("type") if bare else None
+            if isinstance(bare_type, str) and not bare_type.startswith("AMAZON."):
+                problems.append(f"{where}: intent {intent_name} sample {sample!r} is only a slot "
+                                f"of the custom type {bare_type}: Alexa sends the intent almost "
+                                f"anything said; give it words around the slot")
             if normal in seen_here:
                 problems.append(f"{where}: intent {intent_name} lists sample {sample!r} twice")
             seen_here.add(normal)
-            first = owner.setdefault(normal, intent_name)
+            # Across intents, samples Alexa would hear alike are one: "I'm done" is "I am done",
+            # "{who} fell" is "{person} fell" when both slots are PERSON.
+            first = owner.setdefault(_spoken(sample, slots), intent_name)
             if first != intent_name:
                 problems.append(f"{where}: sample {sample!r} is in both {first} and "
                                 f"{intent_name}")
-    return problems
+    return problems + [f"{where}: {p}" for p in _overlaps(json.dumps(model, sort_keys=True))]
+
+
+def _slot_type_names(slots: Mapping[str, Any]) -> dict[str, str]:
+    return {name: str(_dict(slot).get("type")) for name, slot in slots.items()}
+
+
+def _spoken(sample: str, slots: Mapping[str, Any]) -> str:
+    """The sample as the stand-in NLU hears it (case, contractions, hesitations), each slot
+    named by its type."""
+    types = _slot_type_names(slots)
+    return SLOT_REFERENCE.sub(lambda m: "{" + types.get(m.group(1), m.group(1)) + "}",
+                              normalize_sample(sample))
+
+
+@functools.lru_cache(maxsize=16)  # the locale generator checks en-US once per locale
+def _overlaps(model_json: str) -> tuple[str, ...]:
+    """Samples of two intents that one utterance can match: "I can't walk" in one intent and
+    "I {symptom}" in another, where "can't walk" is a value of the symptom's type.
+
+    A sample with slots stands for every value of its custom slots; one with a built-in slot
+    (a number, a duration), or with more than MAX_EXPANSIONS combinations of values, is
+    compared with the samples without slots, by what its slots can hear."""
+    model = json.loads(model_json)
+    sets = _slot_values(model, normalize)
+    values = {name: sorted(words) for name, words in sets.items()}
+    heard_by: dict[str, set[tuple[str, str]]] = {}
+    patterns: list[tuple[str, str, list[str]]] = []
+    literal: list[tuple[str, str, str]] = []
+    for intent in _intents(model):
+        intent_name = str(intent.get("name"))
+        slots = {str(_dict(s).get("name")): s for s in _list(intent.get("slots"))}
+        for sample in _strings(intent.get("samples")):
+            parts = SLOT_REFERENCE.split(_spoken(sample, slots))  # odd parts: slot type names
+            if len(parts) == 1:
+                literal.append((parts[0], intent_name, sample))
+                heard_by.setdefault(parts[0], set()).add((intent_name, sample))
+                continue
+            choices = [[p] if i % 2 == 0 else values.get(p, []) for i, p in enumerate(parts)]
+            built_in = any(p.startswith("AMAZON.") for p in parts[1::2])
+            if built_in or math.prod(len(c) for c in choices) > MAX_EXPANSIONS:
+                patterns.append((intent_name, sample, parts))
+                continue
+            for words in itertools.product(*choices):
+                heard_by.setdefault(" ".join("".join(words).split()), set()).add(
+                    (intent_name, sample))
+    problems = []
+    for utterance, owners in sorted(heard_by.items()):
+        if len(owners) < 2 or len({name for name, _ in owners}) < 2 or _spoken_twice(owners):
+            continue
+        problems.append(f"{utterance!r} is heard by more than one intent: "
+                        f"{', '.join(f'{n} {s!r}' for n, s in sorted(owners))}")
+    by_first_word: dict[str, list[tuple[str, str, str]]] = {}
+    for entry in literal:
+        by_first_word.setdefault(entry[0].split(" ", 1)[0], []).append(entry)
+    for intent_name, sample, parts in patterns:
+        if not any(p in sets for p in parts[1::2]):  # built-in slots only: no first word to go by
+            problems += [f"{other} sample {other_sample!r} is also heard by {intent_name} "
+                         f"sample {sample!r}" for spoken, other, other_sample in literal
+                         if other != intent_name and _fits(parts, spoken, sets)]
+            continue
+        # Only the samples that begin as this one can begin: its first word, or a value's.
+        if parts[0]:
+            firsts = {parts[0].split(" ", 1)[0]}
+        elif parts[1] in sets:
+            firsts = {w.split(" ", 1)[0] for w in sets[parts[1]] if w}
+        else:
+            firsts = set(by_first_word)
+        candidates = (entry for first in firsts for entry in by_first_word.get(first, ()))
+        for spoken, other, other_sample in candidates:
+            if (other != intent_name and spoken.endswith(parts[-1])
+                    and _fits(parts, spoken, sets)):
+                problems.append(f"{other} sample {other_sample!r} is also heard by "
+                                f"{intent_name} sample {sample!r}")
+    return tuple(problems)
+
+
+def _spoken_twice(owners: set[tuple[str, str]]) -> bool:
+    """Two samples without slots that are one utterance: reported as "is in both" already."""
+    return all(not SLOT_REFERENCE.search(sample) for _, sample in owners)
 
 
 # --- manifest -----------------------------------------------------------------------------
@@ -419,7 +540,8 @@ def check_example_phrases(manifest: Any, models: Mapping[str, Any],
         invocation = _language_model(model).get("invocationName")
         if not isinstance(invocation, str) or not invocation.strip():
             continue  # reported by the locale and model checks
-        samples = _sample_patterns(model)
+        samples = _sample_forms(model)
+        values = _slot_values(model, _normalize)
         invocation = _normalize(invocation)
         for phrase in _strings(_dict(info).get("examplePhrases")):
             at = f"{where}: {locale} example phrase {phrase!r}"
@@ -443,7 +565,7 @@ def check_example_phrases(manifest: Any, models: Mapping[str, Any],
                 continue
             candidates = [request] + [request[len(w) + 1:] for w in CONNECTING_WORDS
                                       if request.startswith(w + " ")]
-            if not any(p.fullmatch(c) for p in samples for c in candidates):
+            if not any(_fits(form, c, values) for form in samples for c in candidates):
                 problems.append(f"{at}: {request!r} is not a sample utterance of the {locale} "
                                 f"model")
     return problems

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -198,7 +199,10 @@ def signed_requests(ca: TestCA, count: int) -> list[Request]:
     """Return ``count`` distinct LaunchRequests for Cramp Coach's skill id, signed by the CA."""
     requests = []
     for _ in range(count):
-        body = encode(launch_request(application_id=SKILL_ID))
+        envelope = launch_request(application_id=SKILL_ID)
+        user = {"userId": f"amzn1.ask.account.BENCH{uuid.uuid4().hex.upper()}"}
+        envelope["session"]["user"] = envelope["context"]["System"]["user"] = user
+        body = encode(envelope)
         requests.append((body, signed_headers(body, ca.leaf.key, CERT_URL)))
     return requests
 
@@ -220,6 +224,8 @@ def main() -> None:
         root_file = Path(tmp) / "root.pem"
         root_file.write_bytes(ca.root_pem())
         cramp_env = {
+            # The embedded store in the scratch folder, never the user's own memory file.
+            "CRAMP_COACH_DB": str(Path(tmp) / "memory.sqlite3"),
             "CRAMP_COACH_TRUSTED_CA": str(root_file),
             "CRAMP_COACH_CERT_FETCH_BASE": chains.base,  # test only: loopback chain server
             "CRAMP_COACH_SKILL_ID": SKILL_ID,

@@ -142,8 +142,9 @@ class SqliteStore(AbstractPersistenceAdapter):
 
     Each thread keeps one connection (reopened after a fork, or when the file was replaced):
     closing the last connection to a WAL database checkpoints it, which cost more than the
-    query itself on every turn. Saves are a compare-and-set inside ``BEGIN IMMEDIATE``, which takes
-    the database's single write lock before reading the version, so no other writer (thread or
+    query itself on every turn. A save is one compare-and-set statement (an UPDATE on the
+    version read, or an INSERT that does nothing if a record appeared): SQLite runs each
+    statement as a transaction under its single write lock, so no other writer (thread or
     process) can slip in between the check and the write. Nothing touches the disk until the
     first operation: a bad path fails that operation with StoreError, not the skill's start-up.
     The methods import sqlite3 themselves, so a Lambda on DynamoDB never loads it.
@@ -185,43 +186,28 @@ class SqliteStore(AbstractPersistenceAdapter):
 
     def save_attributes(self, request_envelope: Any, attributes: dict[str, Any]) -> None:
         """Write attributes if the stored version is still attributes["_version"]; bump it."""
-        import sqlite3
-
         user_id = _user_id(request_envelope)
         expected = _expected_version(attributes)
         text = json.dumps(_payload(attributes), separators=(",", ":"), allow_nan=False)
         new_version = 1 if expected is None else expected + 1
         with self._failures("write"):
             conn = self._connect()
-            # IMMEDIATE takes the write lock now, so the version read below cannot go
-            # stale before the UPDATE: the check and the write are one atomic step.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT version FROM user_memory WHERE user_id = ?", (user_id,)
-                ).fetchone()
-                stored = None if row is None else row[0]
-                if stored != expected:
-                    raise StoreConflict("another request saved this user's memory first")
-                if expected is None:
-                    conn.execute(
-                        "INSERT INTO user_memory (user_id, version, attributes)"
-                        " VALUES (?, ?, ?)",
-                        (user_id, new_version, text),
-                    )
-                else:
-                    conn.execute(
-                        "UPDATE user_memory SET version = ?, attributes = ?"
-                        " WHERE user_id = ? AND version = ?",
-                        (new_version, text, user_id, expected),
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    # The connection stays open: release the write lock now.
-                    with suppress(sqlite3.Error):
-                        conn.execute("ROLLBACK")
-                raise
+            # One statement, so one atomic step on its own (autocommit): it writes only if the
+            # stored version is the one the caller read, and says whether it did.
+            if expected is None:
+                done = conn.execute(
+                    "INSERT INTO user_memory (user_id, version, attributes) VALUES (?, ?, ?)"
+                    " ON CONFLICT (user_id) DO NOTHING",
+                    (user_id, new_version, text),
+                )
+            else:
+                done = conn.execute(
+                    "UPDATE user_memory SET version = ?, attributes = ?"
+                    " WHERE user_id = ? AND version = ?",
+                    (new_version, text, user_id, expected),
+                )
+            if done.rowcount != 1:
+                raise StoreConflict("another request saved this user's memory first")
         attributes[VERSION_KEY] = new_version
 
     def delete_attributes(self, request_envelope: Any) -> None:

@@ -55,7 +55,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 import zipfile
 from collections import defaultdict
@@ -424,10 +423,9 @@ class Recorder:
 
 
 def clear_timers(api: TimersApiStandIn) -> None:
-    """The stand-in allows ten timers in all: remove every routine's leftovers."""
-    request = urllib.request.Request(f"{api.url}/v1/alerts/timers", method="DELETE",
-                                     headers={"Authorization": "Bearer bench"})
-    urllib.request.urlopen(request, timeout=5).close()
+    """The stand-in allows ten timers in all: remove every routine's leftovers (in process, so
+    that every connection the stand-in counts is the skill's)."""
+    api.answer("DELETE", "/v1/alerts/timers", {"Authorization": "Bearer bench"}, None)
 
 
 def one_routine(send: Callable[[dict[str, Any]], dict[str, Any]], api: TimersApiStandIn) -> None:
@@ -739,13 +737,13 @@ def main() -> None:
                            args.runs, api.url, where.runtime, scratch)
 
         print(f"warm turns, embedded store: {args.turns}+ ...", flush=True)
+        connections_before = api.connections
         cramp_handler = load_handler("cramp_lambda_function", CRAMP_ENTRY)
         hello_handler = load_handler("hello_lambda_function", HELLO_DIR / "lambda_function.py")
         embedded = routines(cramp_handler, api, args.turns)
         hello_ms = replay(hello_handler, embedded.envelopes)
 
         print(f"warm turns, DynamoDB (dynalite): {args.dynamodb_turns}+ ...", flush=True)
-        from skill import timers
         from skill.app import build_skill, event_handler
         from skill.memory import DynamoDBClient, DynamoStore
 
@@ -753,12 +751,11 @@ def main() -> None:
                                              client=DynamoDBClient(environ=dynamo_env)))
         dynamo_handler = event_handler(build_skill(store=counting))
         dynamo = routines(dynamo_handler, api, args.dynamodb_turns)
-        # Over both warm runs: the skill's calls (clear_timers sends its own, with another
-        # token), and the connections of the process's Timers API client (one per CA bundle).
+        # Over both warm runs: the skill's calls (clear_timers makes its own, with another
+        # token) and the TCP connections the stand-in accepted from it.
         timer_calls = sum(1 for r in api.requests
                           if r.headers.get("Authorization") == "Bearer bench-token")
-        timer_connections = sum(c.connections.opened
-                                for c in timers._default_clients.values())
+        timer_connections = api.connections - connections_before
         counts = store_counts(counting, dynamo)
         with environment(dynamo_env):
             peer_handler = load_handler("peer_lambda_function", PEER_DIR / "lambda_function.py")

@@ -26,9 +26,8 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
@@ -228,13 +227,19 @@ class SqliteStore(AbstractPersistenceAdapter):
     # Internals.
 
     def _connect(self) -> sqlite3.Connection:
-        """This thread's connection (autocommit; transactions are explicit), schema ensured."""
+        """This thread's connection (autocommit; each statement is a transaction), schema
+        ensured."""
+        local = self._local
         if not self._ready:
             with self._ready_lock:
                 if not self._ready:
-                    self._initialise()
+                    fresh = self._initialise()
                     self._ready = True
-        local = self._local
+                    # The set-up connection becomes this thread's: closing it would checkpoint
+                    # the new file only to open it again (a millisecond of a cold start).
+                    self._drop()
+                    local.conn, local.pid, local.file_id = fresh, os.getpid(), _file_id(self.path)
+                    return fresh
         file_id = _file_id(self.path)
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
         if conn is None or local.pid != os.getpid() or local.file_id != file_id:
@@ -271,7 +276,8 @@ class SqliteStore(AbstractPersistenceAdapter):
             raise
         return conn
 
-    def _initialise(self) -> None:
+    def _initialise(self) -> sqlite3.Connection:
+        """Create the folder, the file in WAL mode and the table; the connection stays open."""
         import sqlite3
 
         # The memory of a person's cramps is private: keep the folder to its owner.
@@ -283,8 +289,10 @@ class SqliteStore(AbstractPersistenceAdapter):
             if not mode or str(mode[0]).lower() != "wal":
                 raise sqlite3.OperationalError(f"cannot switch to WAL (journal mode {mode})")
             conn.execute(_SCHEMA)
-        finally:
+        except BaseException:
             conn.close()
+            raise
+        return conn
 
     @contextmanager
     def _failures(self, action: str) -> Iterator[None]:
@@ -371,14 +379,17 @@ class NotConfigured(Exception):
     """No region, or no credentials, to call DynamoDB with; the argument names which."""
 
 
-@dataclass(frozen=True, slots=True)
-class AwsCredentials:
+class AwsCredentials(NamedTuple):
     """An access key pair, and the session token that temporary credentials (a Lambda
-    function's role) come with."""
+    function's role) come with. (A NamedTuple: a dataclass costs more to define, and this
+    module is imported at every cold start.)"""
 
     access_key: str
-    secret_key: str = field(repr=False)
-    token: str | None = field(default=None, repr=False)
+    secret_key: str
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"AwsCredentials(access_key={self.access_key!r}, ...)"  # no secrets in logs
 
 
 def _dynamodb_reason(exc: BaseException) -> str:

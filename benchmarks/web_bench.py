@@ -5,6 +5,7 @@ Run from the repository root: ``.venv/bin/python benchmarks/web_bench.py``
 Both apps are served by gunicorn (2 sync workers) on 127.0.0.1 and driven, one after the other,
 with the same pre-signed LaunchRequests (a test CA's signature, fresh timestamps) by a few
 concurrent clients, each request on a new connection as gunicorn's sync workers close them.
+The requests are launches by returning users (see USERS).
 Cramp Coach verifies every request (signature, cached chain, timestamp, skill id) before its
 routine answers; the hello world verifies nothing (see hello_web.py). The chain is served by a
 loopback server through CRAMP_COACH_CERT_FETCH_BASE, a test-only setting. A warm-up, not
@@ -196,13 +197,22 @@ def check_forgery_refused(base: str, request: Request) -> None:
         raise BenchmarkFailed(f"{base}: a tampered request got HTTP {status}, not 400")
 
 
-def signed_requests(ca: TestCA, count: int) -> list[Request]:
+# The users the LaunchRequests come from, in turn: more than there are concurrent clients, so
+# that no two requests in flight are the same user's (one person does not launch the skill
+# from four devices at once; the same user from every client measured conflicting saves and
+# their replays). The warm-up launches each once, so the measured launches are returning
+# users', the common case; --new-users makes every request a first launch instead.
+USERS = [f"amzn1.ask.account.BENCH{i:04d}" for i in range(64)]
+
+
+def signed_requests(ca: TestCA, count: int, new_users: bool = False) -> list[Request]:
     """Return ``count`` distinct LaunchRequests for Cramp Coach's skill id, signed by the CA."""
     requests = []
-    for _ in range(count):
+    for i in range(count):
         envelope = launch_request(application_id=SKILL_ID)
-        user = {"userId": f"amzn1.ask.account.BENCH{uuid.uuid4().hex.upper()}"}
-        envelope["session"]["user"] = envelope["context"]["System"]["user"] = user
+        user_id = f"amzn1.ask.account.NEW{uuid.uuid4().hex.upper()}" if new_users else USERS[
+            i % len(USERS)]
+        envelope["session"]["user"] = envelope["context"]["System"]["user"] = {"userId": user_id}
         body = encode(envelope)
         requests.append((body, signed_headers(body, ca.leaf.key, CERT_URL)))
     return requests
@@ -256,7 +266,7 @@ def profile(count: int) -> None:
         totals: dict[str, tuple[float, float]] = {}
         for name, app in apps.items():
             client = app.test_client()
-            for body, headers in signed_requests(ca, 50):  # warm-up
+            for body, headers in signed_requests(ca, len(USERS)):  # warm-up: users seen once
                 assert client.post("/", data=body, headers=headers).status_code == 200
             requests = signed_requests(ca, count)
             started = time.process_time()
@@ -304,6 +314,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--new-users", action="store_true",
+                        help="every request a new user's first launch (default: returning users)")
     parser.add_argument("--profile", action="store_true",
                         help="instead: where each app's CPU goes per request, in process")
     args = parser.parse_args()
@@ -334,14 +346,14 @@ def main() -> None:
             ]
         }
         for name, base in bases.items():
-            drive(name, base, signed_requests(ca, args.warmup), args.clients)
+            drive(name, base, signed_requests(ca, max(args.warmup, len(USERS))), args.clients)
         # Rounds alternate which app goes first, so a neighbour's load on this small machine
         # falls on both alike.
         measured: dict[str, list[Result]] = {name: [] for name in bases}
         per_round = args.requests // args.rounds
         for round_number in range(args.rounds):
             # Signed just before each round so every timestamp is inside the 150 s window.
-            requests = signed_requests(ca, per_round)
+            requests = signed_requests(ca, per_round, args.new_users)
             order = list(bases) if round_number % 2 == 0 else list(reversed(bases))
             for name in order:
                 measured[name].append(drive(name, bases[name], requests, args.clients))

@@ -29,7 +29,8 @@ How each figure is taken:
   DynamoDB-compatible server from tests/standins) over HTTP on 127.0.0.1.
 - Warm turns: in this process, the time inside `lambda_handler` for --turns turns or more of
   whole routines (launch, the checklist, next, the pain question, both timers set and
-  cancelled on the Timers API stand-in over HTTP, to the end), each routine a new user; the
+  cancelled on the Timers API stand-in over HTTP, served by a process of its own as the real
+  API is, to the end), each routine a new user; the
   baselines answer the very same request envelopes. The first routine warms up and is not
   counted. Once with the embedded store, once with DynamoDB (dynalite) beside the peer.
 - Store calls and connections: the DynamoDB routines above go through a counting store; the
@@ -72,7 +73,6 @@ from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter  # noqa: 
 
 from tests.full_run import walk  # noqa: E402
 from tooling.standins.alexa import Alexa, Device  # noqa: E402
-from tooling.standins.timers_api import TimersApiStandIn  # noqa: E402
 
 HELLO_DIR = ROOT / "benchmarks" / "hello_skill"
 PEER_DIR = ROOT / "benchmarks" / "peer_skill"
@@ -422,13 +422,67 @@ class Recorder:
         return raw
 
 
-def clear_timers(api: TimersApiStandIn) -> None:
-    """The stand-in allows ten timers in all: remove every routine's leftovers (in process, so
-    that every connection the stand-in counts is the skill's)."""
-    api.answer("DELETE", "/v1/alerts/timers", {"Authorization": "Bearer bench"}, None)
+# The Timers API stand-in in a process of its own, as the real API is: served from this
+# process, its request handling would take the GIL inside the very turns being timed. It takes
+# one-line commands on stdin: "clear" (remove every timer), "stats" (connections accepted and
+# the skill's calls so far, as JSON), and quits at the end of its input.
+CHILD_TIMERS = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from tooling.standins.timers_api import TimersApiStandIn
+with TimersApiStandIn() as api:
+    print(api.url, flush=True)
+    for line in sys.stdin:
+        if line.strip() == "clear":
+            api.answer("DELETE", "/v1/alerts/timers", {"Authorization": "Bearer bench"}, None)
+            print("{}", flush=True)
+        elif line.strip() == "stats":
+            calls = sum(1 for r in api.requests
+                        if r.headers.get("Authorization") == "Bearer bench-token")
+            print(json.dumps({"connections": api.connections, "calls": calls}), flush=True)
+"""
 
 
-def one_routine(send: Callable[[dict[str, Any]], dict[str, Any]], api: TimersApiStandIn) -> None:
+class TimersApi:
+    """The Timers API stand-in, running in its own process (see CHILD_TIMERS)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", CHILD_TIMERS, str(ROOT)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout and self.process.stdin
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            raise SystemExit("the Timers API stand-in did not start")
+
+    def command(self, line: str) -> dict[str, int]:
+        assert self.process.stdout and self.process.stdin
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        answer: dict[str, int] = json.loads(self.process.stdout.readline())
+        return answer
+
+    def close(self) -> None:
+        assert self.process.stdin
+        self.process.stdin.close()
+        self.process.wait(timeout=15)
+
+
+@contextmanager
+def timers_api() -> Iterator[TimersApi]:
+    api = TimersApi()
+    try:
+        yield api
+    finally:
+        api.close()
+
+
+def clear_timers(api: TimersApi) -> None:
+    """The stand-in allows ten timers in all: remove every routine's leftovers (without a
+    connection of its own, so that every connection the stand-in counts is the skill's)."""
+    api.command("clear")
+
+
+def one_routine(send: Callable[[dict[str, Any]], dict[str, Any]], api: TimersApi) -> None:
     """A new user's whole routine, asking for the checklist on the way."""
     alexa = Alexa(send, device=Device(user_id=f"amzn1.ask.account.bench-{uuid.uuid4()}",
                                       api_endpoint=api.url, api_access_token="bench-token"))
@@ -444,7 +498,7 @@ def one_routine(send: Callable[[dict[str, Any]], dict[str, Any]], api: TimersApi
     clear_timers(api)
 
 
-def routines(handler: Handler, api: TimersApiStandIn, turns: int,
+def routines(handler: Handler, api: TimersApi, turns: int,
              profiler: cProfile.Profile | None = None) -> Recorder:
     """Whole routines through handler until at least `turns` turns, after one to warm up."""
     one_routine(Recorder(handler), api)  # warm-up: templates compiled, store set up
@@ -518,7 +572,7 @@ def store_counts(store: CountingStore, recorder: Recorder) -> StoreCounts:
 
 
 def peak_rss(target: Target, events_file: Path, runtime: str, scratch: Path,
-             api: TimersApiStandIn, extra: dict[str, str] | None = None,
+             api: TimersApi, extra: dict[str, str] | None = None,
              code: str = CHILD_RSS) -> dict[str, Any]:
     clear_timers(api)
     env = child_env({**target.env, **(extra or {}),
@@ -638,7 +692,7 @@ def categorise(where: str) -> str:
     return next((part for marker, part in PARTS if marker in where), "other (stdlib, builtins)")
 
 
-def print_warm_profile(label: str, cramp: Handler, api: TimersApiStandIn, turns: int) -> None:
+def print_warm_profile(label: str, cramp: Handler, api: TimersApi, turns: int) -> None:
     profiler = cProfile.Profile()
     recorder = routines(cramp, api, turns, profiler=profiler)
     stats = pstats.Stats(profiler)
@@ -669,7 +723,7 @@ def print_warm_profile(label: str, cramp: Handler, api: TimersApiStandIn, turns:
 
 def print_rss_profile(hello: dict[str, Any], cramp: dict[str, Any], cramp_target: Target,
                       hello_target: Target, events_file: Path, runtime: str, scratch: Path,
-                      api: TimersApiStandIn) -> None:
+                      api: TimersApi) -> None:
     extra = sorted(set(cramp["modules"]) - set(hello["modules"]))
     packages: dict[str, int] = defaultdict(int)
     for module in extra:
@@ -723,7 +777,7 @@ def main() -> None:
         parser.error(f"--runs must be at least {MIN_RUNS}")
 
     with tempfile.TemporaryDirectory(prefix="cramp-bench-") as scratch_name, \
-            TimersApiStandIn() as api, dynamodb() as dynamo_env:
+            timers_api() as api, dynamodb() as dynamo_env:
         scratch = Path(scratch_name)
         os.environ["CRAMP_COACH_DB"] = str(scratch / "warm" / "memory.sqlite3")
         os.environ.pop("CRAMP_COACH_DYNAMODB_TABLE", None)
@@ -737,7 +791,7 @@ def main() -> None:
                            args.runs, api.url, where.runtime, scratch)
 
         print(f"warm turns, embedded store: {args.turns}+ ...", flush=True)
-        connections_before = api.connections
+        before = api.command("stats")
         cramp_handler = load_handler("cramp_lambda_function", CRAMP_ENTRY)
         hello_handler = load_handler("hello_lambda_function", HELLO_DIR / "lambda_function.py")
         embedded = routines(cramp_handler, api, args.turns)
@@ -753,9 +807,9 @@ def main() -> None:
         dynamo = routines(dynamo_handler, api, args.dynamodb_turns)
         # Over both warm runs: the skill's calls (clear_timers makes its own, with another
         # token) and the TCP connections the stand-in accepted from it.
-        timer_calls = sum(1 for r in api.requests
-                          if r.headers.get("Authorization") == "Bearer bench-token")
-        timer_connections = api.connections - connections_before
+        after = api.command("stats")
+        timer_calls = after["calls"] - before["calls"]
+        timer_connections = after["connections"] - before["connections"]
         counts = store_counts(counting, dynamo)
         with environment(dynamo_env):
             peer_handler = load_handler("peer_lambda_function", PEER_DIR / "lambda_function.py")

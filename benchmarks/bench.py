@@ -624,7 +624,7 @@ def first_answer_profile(target: Target, extra: dict[str, str], runtime: str, sc
     """(cumulative ms, function) of the first answer after import, under cProfile."""
     code = CHILD_COLD.replace(
         "response = lambda_function.lambda_handler(json.loads(sys.argv[2]), None)",
-        "import cProfile, pstats, io\nprofiler = cProfile.Profile()\n"
+        "import cProfile, pstats, io\nprofiler = cProfile.Profile(time.process_time)\n"
         "response = profiler.runcall(lambda_function.lambda_handler, json.loads(sys.argv[2]),"
         " None)\nstats = pstats.Stats(profiler)\n"
         "rows = sorted(((ct * 1000, f'{fn[2]} ({fn[0].split(\"/task/\")[-1].split(\"/site-"
@@ -663,7 +663,7 @@ def print_cold_profile(label: str, base: Target, base_extra: dict[str, str], cra
     print(f"  imports {names[0]} does not make (cumulative ms, python -X importtime):")
     for t, m in tops:
         print(f"    {t:6.1f}  {m}")
-    print(f"  the first answer after import ({names[1]}; cumulative ms under cProfile):")
+    print(f"  the first answer after import ({names[1]}; cumulative CPU ms under cProfile):")
     for ms, where in first_answer_profile(cramp, cramp_extra, runtime, scratch,
                                           api_endpoint)[1:14]:
         print(f"    {ms:6.1f}  {where}")
@@ -761,7 +761,7 @@ def print_table(rows: list[Row], title: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15,
+    parser.add_argument("--runs", type=int, default=21,
                         help=f"cold starts per variant (at least {MIN_RUNS})")
     parser.add_argument("--turns", type=int, default=10_000,
                         help="warm turns with the embedded store, at least")

@@ -142,12 +142,10 @@ except OSError:
 print(json.dumps({"rss_kb": rss_kb, "modules": sorted(sys.modules)}))
 """
 
-# The same, with tracemalloc on: which packages' code allocated the Python memory still held
-# after the routine (a profile; tracemalloc's own bookkeeping inflates the RSS, so it is a
-# separate run).
-CHILD_ALLOCATIONS = r"""
-import sys, tracemalloc
-tracemalloc.start()
+# The same, then the resident memory by what is mapped (/proc/self/smaps, Linux): each shared
+# library on its own, the Python heap and other anonymous memory together.
+CHILD_SMAPS = r"""
+import sys
 sys.path[:0] = sys.argv[1].split(":")
 sys.path += [p for p in sys.argv[3].split(":") if p]
 import importlib, json, logging, os, time, traceback
@@ -156,18 +154,18 @@ with open(sys.argv[2]) as f:
     events = json.load(f)
 for event in events:
     lambda_function.lambda_handler(event, None)
-by_package = {}
-for stat in tracemalloc.take_snapshot().statistics("filename"):
-    name = stat.traceback[0].filename
-    for marker in ("/site-packages/", "/task/", "/lib/python3"):
-        if marker in name:
-            name = name.split(marker, 1)[1]
-            break
-    parts = name.split("/")
-    key = "stdlib " + parts[1] if name.startswith(".") or parts[0].startswith("python") else (
-        parts[0] if len(parts) > 1 else parts[0].removesuffix(".py"))
-    by_package[key] = by_package.get(key, 0) + stat.size
-print(json.dumps(by_package))
+by_mapping, name = {}, "?"
+with open("/proc/self/smaps") as f:
+    for line in f:
+        fields = line.split()
+        if "-" in fields[0] and len(fields) >= 5:
+            path = fields[5] if len(fields) > 5 else ""
+            name = os.path.basename(path) if path.startswith("/") else (
+                "Python heap, anonymous" if path in ("", "[heap]") else path)
+            name = name.split(".cpython")[0].split(".so")[0]
+        elif fields[0] == "Rss:":
+            by_mapping[name] = by_mapping.get(name, 0) + int(fields[1])
+print(json.dumps(by_mapping))
 """
 
 
@@ -732,12 +730,12 @@ def print_rss_profile(hello: dict[str, Any], cramp: dict[str, Any], cramp_target
           f"({len(cramp['modules'])} against {len(hello['modules'])}); by package:")
     print("  " + ", ".join(f"{p} {n}" for p, n in sorted(packages.items(), key=lambda kv: -kv[1])
                            [:18]))
-    ours = peak_rss(cramp_target, events_file, runtime, scratch, api, code=CHILD_ALLOCATIONS)
-    theirs = peak_rss(hello_target, events_file, runtime, scratch, api, code=CHILD_ALLOCATIONS)
-    more = sorted(((size - theirs.get(p, 0), p) for p, size in ours.items()), reverse=True)
-    print("  Python memory held after the routine beyond hello world's, by the package that "
-          "allocated it (tracemalloc, kB):")
-    print("  " + ", ".join(f"{p} {kb / 1024:.0f}" for kb, p in more[:14] if kb > 20 * 1024))
+    ours = peak_rss(cramp_target, events_file, runtime, scratch, api, code=CHILD_SMAPS)
+    theirs = peak_rss(hello_target, events_file, runtime, scratch, api, code=CHILD_SMAPS)
+    more = sorted(((kb - theirs.get(name, 0), name) for name, kb in ours.items()), reverse=True)
+    print("  resident memory after the routine beyond hello world's, by mapping (/proc/self/smaps,"
+          " MB):")
+    print("  " + ", ".join(f"{name} {kb / 1024:.1f}" for kb, name in more if kb >= 100))
 
 
 # --- the table ------------------------------------------------------------------------------

@@ -543,9 +543,10 @@ def sigv4_authorization(
 class DynamoDBClient:
     """The five DynamoDB operations this module sends, on DynamoDB's JSON protocol.
 
-    Why not botocore: importing it and building its DynamoDB client cost more CPU than the
-    rest of a cold start together (about 200 ms against the whole skill's ~150 ms, measured by
-    benchmarks/bench.py), and this client is a few hundred lines of the standard library. It
+    Why not botocore: importing it costs about 170 ms of CPU and building its DynamoDB client
+    20 ms more even from a trimmed service model, more than all the rest of a cold start (the
+    usual ASK skill on boto3 starts 2.2-3x as slow as a hello world; benchmarks/bench.py),
+    while this client costs what http.client costs, which the Timers API needs anyway. It
     keeps what matters from botocore: Signature Version 4, the endpoint and credentials the
     environment names (on Lambda: AWS_REGION and the role's keys; elsewhere botocore's own
     credential chain, imported only then), the timeouts above, one retry of throttled,
@@ -599,8 +600,6 @@ class DynamoDBClient:
     def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Send one operation; its JSON answer. Throttled, transient and dropped calls are
         tried again once (max_attempts in all)."""
-        import random
-
         from skill.http_client import ApiClientError
 
         body = json.dumps(params, separators=(",", ":")).encode("utf-8")
@@ -611,6 +610,8 @@ class DynamoDBClient:
             except (ApiClientError, DynamoDBError) as exc:
                 if attempt >= self.max_attempts or not _retryable(exc):
                     raise
+            import random  # here: most cold starts never retry, and random costs 2 ms
+
             # botocore's standard mode: a random wait of up to base**(attempt - 1) seconds.
             time.sleep(random.random() * min(20.0, 2.0 ** (attempt - 1)))
             attempt += 1

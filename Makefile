@@ -51,9 +51,12 @@ package: $(STAMP)
 models: $(STAMP)
 	$(BIN)/python -m tooling.build.locales
 
-# Issue 8's figures beside a bare ask-sdk-core hello world (cold start, warm turns, memory, zip).
+# Issues 8 and 14's figures in one table, beside a bare ask-sdk-core hello world, the usual ASK
+# skill with DynamoDB memory and a bare flask-ask-sdk hello world: cold starts (CPU, embedded
+# store and DynamoDB on dynalite), warm turns, store calls, connections, memory, web, zip.
+# BENCH_ARGS passes options (e.g. BENCH_ARGS="--runs 21"; see --help).
 bench: $(STAMP) $(STANDINS)/node_modules/.installed
-	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 # Words and seconds of every response of a full routine, per situation and English locale.
 speech-report: $(STAMP)

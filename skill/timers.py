@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -255,15 +256,18 @@ def build_timer_request(
 
 # --- the service --------------------------------------------------------------------------
 
-_default_client: HttpApiClient | None = None
+_default_clients: dict[str | None, HttpApiClient] = {}
+_default_clients_lock = threading.Lock()
 
 
 def default_api_client(ca_bundle: str | None = None) -> HttpApiClient:
-    """One client per process, so a warm Lambda reuses its loaded trust store."""
-    global _default_client
-    if _default_client is None:
-        _default_client = HttpApiClient(ca_bundle=ca_bundle)
-    return _default_client
+    """One client per process (per CA bundle), from any thread: a warm Lambda or a web
+    worker reuses its loaded trust store and its kept-alive connections to the API."""
+    with _default_clients_lock:
+        client = _default_clients.get(ca_bundle)
+        if client is None:
+            client = _default_clients[ca_bundle] = HttpApiClient(ca_bundle=ca_bundle)
+        return client
 
 
 def _utc_now() -> datetime:

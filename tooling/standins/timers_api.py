@@ -6,6 +6,10 @@ characters, announcement text for the device's locale, at most ten timers. Timer
 down on a clock and fire: the timer is removed and `on_fire(timer, announcement)` is
 called. Faults can be injected: a status code, a hang, a dropped connection.
 
+Connections are kept alive, as the real API's are (HTTP/1.1): `connections` counts the TCP
+connections accepted, and `close_connections()` closes the open ones from the server's side,
+as a server does with connections left idle too long.
+
 Console use, with minutes shortened to seconds::
 
     with TimersApiStandIn(seconds_per_minute=1, on_fire=lambda t, text: print(text)) as api:
@@ -17,6 +21,7 @@ own (the public reference lists none), and `skill.timers.REFUSAL_CODES` reads th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -217,6 +222,8 @@ class TimersApiStandIn:
         self._ssl_context = ssl_context
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        self.connections = 0  # TCP connections accepted so far
+        self._open: set[socket.socket] = set()  # connections a client may still send on
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -260,6 +267,7 @@ class TimersApiStandIn:
         self._stop.set()  # releases hanging requests and the firing loop
         server.shutdown()
         server.server_close()
+        self.close_connections()  # kept-alive connections: their handler threads end too
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
@@ -304,6 +312,23 @@ class TimersApiStandIn:
         """Read the next requests, then close the socket without a response."""
         with self._lock:
             self._fault = _Fault("drop", times)
+
+    def close_connections(self) -> None:
+        """Close every open connection from the server's side (an idle timeout, a restart)."""
+        with self._lock:
+            conns, self._open = list(self._open), set()
+        for conn in conns:
+            with contextlib.suppress(OSError):  # the client closed it first
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def _opened(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+            self._open.add(conn)
+
+    def _closed(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(conn)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -526,6 +551,14 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     standin: TimersApiStandIn
 
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.standin._opened(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.standin._closed(request)
+        super().shutdown_request(request)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gives up mid-request (a timeout, a failed TLS handshake) is expected.
         log.debug("timers stand-in: request from %s failed", client_address, exc_info=True)
@@ -538,6 +571,9 @@ class _Server6(_Server):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes; on a kept-alive connection Nagle's
+    # algorithm would hold the body back until the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -572,10 +608,8 @@ def _send(handler: _Handler, status: int, payload: Any) -> None:
     if data:
         handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(data)))
-    handler.send_header("Connection", "close")
     handler.end_headers()
     handler.wfile.write(data)
-    handler.close_connection = True
 
 
 def _fault_body(fault: _Fault) -> Any:

@@ -83,12 +83,14 @@ class Conversation:
         memory = _Memory(handler_input, self.store, self.routine)
         for _attempt in range(MAX_ATTEMPTS):
             outcome = advance(memory.load(), event, self.routine)
+            if any(isinstance(e, TimerCall) for e in outcome.effects):
+                # A timer set is done, whatever another device saved meanwhile: this turn's
+                # state is saved over it rather than replayed (a replay would set it twice).
+                outcome = self._call_timers(handler_input, outcome, event)
+                memory.keep(outcome, overwrite=True)
+                break
             if memory.keep(outcome):
                 break
-        if any(isinstance(e, TimerCall) for e in outcome.effects):
-            # Only once the turn's state is safely kept: a replayed turn must not set two timers.
-            outcome = self._call_timers(handler_input, outcome, event)
-            memory.keep(outcome, overwrite=True)
         return self._answer(handler_input, outcome)
 
     def apologise(self, handler_input: HandlerInput) -> Response:

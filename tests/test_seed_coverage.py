@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from skill.routine import load_routine
-from tests.full_run import answer, finished, state_of, step_of, walk
+from tests.full_run import answer, finished, step_of, walk
 from tests.talk import MORE
 from tests.wording_checks import FACTS
 from tooling.standins.alexa import Alexa, Reply
@@ -40,7 +40,7 @@ def run_with_detail(alexa: Alexa) -> list[Reply]:
         last = replies[-1]
         if last.ends_session:
             replies.append(alexa.launch())
-        elif step_of(last) not in asked and state_of(last).get("pending") not in NOT_NOW:
+        elif step_of(last) not in asked and last.state.get("pending") not in NOT_NOW:
             asked.add(step_of(last))
             replies.append(alexa.intent(MORE))
         else:

@@ -378,11 +378,12 @@ def _cramp_stays(t: Turn) -> Outcome:
         return t.stay(Line("answer/keep_going"))
     if s.step == cold and t.round_running():
         return t.stay(Line("answer/keep_going"))
-    stays = t.with_state(evolve(s, cramp_stays=True, pending=None, round_answered=True))
-    if step.after_the_cramp:  # at the heat: it has to wait, and says why
+    stays = t.with_state(evolve(s, cramp_stays=True, heat_explained=False, pending=None,
+                                round_answered=True))
+    if step.after_the_cramp:  # at the heat: it stops, and has to wait, saying why
         tidy = timing.stop_step_timer(t)
         outcome = stays.with_state(evolve(stays.state, heat_explained=True)).next_round(
-            *_stop_here(t), Line("heat/not_yet"))
+            Line("heat/not_yet", {"stop": not s.hands_off}))
         return evolve(outcome, effects=outcome.effects + tidy)
     if s.step == cold:
         return QUESTIONS[Question.CRAMP_GONE].no(stays)
@@ -416,11 +417,12 @@ def _forget(t: Turn) -> Outcome:
 
 
 def _driving(t: Turn) -> Outcome:
-    told = t.with_state(evolve(t.state, car_said="driving", driving=True))
-    if not told.state.in_progress:
-        return told.stay(Line("car/noted"), card=Card.CHECKLIST)
-    current = told.say_current()
-    return evolve(current, lines=(Line("car/noted"), *current.lines), card=Card.CHECKLIST)
+    """"I'm driving": nothing hands-on from now until parked; the step under way waits."""
+    s = evolve(t.state, car_said="driving", driving=True, pending=None)
+    step = t.current
+    if s.in_progress and step is not None and step.hands_on:
+        s = evolve(s, held_from=min(s.held_from or s.step, s.step))
+    return t.with_state(s).stay(Line("car/noted"), card=Card.CHECKLIST)
 
 
 def _parked(t: Turn) -> Outcome:
@@ -443,7 +445,8 @@ def _switch_mode(*, helping: bool) -> Transition:
         said = () if t.state.helping == helping else (
             Line("mode/helper_on" if helping else "mode/helper_off"),)
         if not turn.state.in_progress:
-            return turn.begin(1, *((turn.welcome(),) if t.opens_session else ()), *said)
+            # Opening with it ("my wife has a cramp"): the welcome in their words says it all.
+            return turn.begin(1, *((turn.welcome(),) if t.opens_session else said))
         return turn.carry_on(*said)
 
     return switch

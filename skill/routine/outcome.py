@@ -19,9 +19,13 @@ class Line:
     args: Mapping[str, Any] = field(default_factory=dict)
 
     def __hash__(self) -> int:
-        # The args are a small dict of plain values: hashed by their sorted items' text, so
-        # outcomes can be memoized and states explored.
-        return hash((self.key, repr(sorted(self.args.items()))))
+        # The args are a small dict of plain values: hashed by their sorted items' text (once:
+        # lines are values), so outcomes can be memoized and states explored.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = hash((self.key, repr(sorted(self.args.items()))))
+            object.__setattr__(self, "_hash", cached)
+        return cached
 
 
 class Card(Enum):
@@ -137,5 +141,7 @@ class Outcome:
     def then(self, later: Outcome) -> Outcome:
         """This outcome followed, in the same turn, by the answer to what its effects did."""
         done = tuple(e for e in self.effects if not isinstance(e, TimerCall))
-        return Outcome(later.state, self.lines + later.lines, later.prompt,
+        # A turn that ends the session still ends it: tidying a timer away asks nothing.
+        ending = self.prompt is None and not self.hands_over
+        return Outcome(later.state, self.lines + later.lines, None if ending else later.prompt,
                        later.card or self.card, done + later.effects, later.shown or self.shown)

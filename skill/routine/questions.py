@@ -133,7 +133,8 @@ def _cramp_gone(t: Turn) -> Outcome:
 
 def _cramp_stays(t: Turn) -> Outcome:
     """Not gone: no heat yet; another cold round, an hour after the last one started."""
-    return t.with_state(evolve(t.state, pending=None, cramp_stays=True,
+    # Each "not gone" means heat waits again, until they ask for it after hearing why.
+    return t.with_state(evolve(t.state, pending=None, cramp_stays=True, heat_explained=False,
                                round_answered=True)).next_round()
 
 

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date
 from enum import Enum
-from functools import cache
 from typing import Any, TypeVar
 
 from skill.routine.steps import Purpose, Routine
@@ -177,21 +176,21 @@ E = TypeVar("E", bound=Enum)
 V = TypeVar("V")
 
 
-@cache
-def _field_names(kind: type) -> frozenset[str]:
-    return frozenset(f.name for f in fields(kind))
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 def evolve(value: V, /, **changes: Any) -> V:
     """A copy of a frozen dataclass value with some fields changed: dataclasses.replace,
     without running __init__ field by field (which was most of a turn's time: the state has
     some thirty fields and a turn makes a dozen changed copies)."""
-    unknown = changes.keys() - _field_names(type(value))  # type: ignore[arg-type]
-    if unknown:
-        raise TypeError(f"{type(value).__name__} has no field {sorted(unknown)[0]!r}")
-    new = object.__new__(type(value))
-    new.__dict__.update(value.__dict__)
-    new.__dict__.update(changes)
+    kind = type(value)
+    names = _FIELD_NAMES.get(kind)
+    if names is None:
+        names = _FIELD_NAMES[kind] = frozenset(f.name for f in fields(kind))  # type: ignore[arg-type]
+    if not names.issuperset(changes):
+        raise TypeError(f"{kind.__name__} has no field {sorted(set(changes) - names)[0]!r}")
+    new = object.__new__(kind)
+    new.__dict__.update(value.__dict__, **changes)
     return new
 
 

@@ -133,9 +133,9 @@ def _timer_changed(t: Turn, call: ChangeTimer, result: TimerResult) -> Outcome:
 def _time_it_yourself(t: Turn, purpose: Purpose, minutes: int, why: Line) -> Outcome:
     """No timer could be set: the runner hears how long to time it, and the routine goes on."""
     s = evolve(t.state, wanted_purpose=None, wanted_minutes=0)
+    if purpose is Purpose.WAIT:  # how to come back says how long to wait
+        return Outcome(s, (why, Line("cold/come_back", {"minutes": minutes})))
     yourself = Line("timer/time_yourself", {"purpose": purpose.value, "minutes": minutes})
-    if purpose is Purpose.WAIT:
-        return Outcome(s, (why, yourself, Line("cold/come_back", {"minutes": minutes})))
     return t.with_state(s).stay(why, yourself)
 
 

@@ -93,6 +93,9 @@ class Turn:
             return Line("prompt/start")
         if s.hands_off:
             return Line("prompt/after_stop", {"next": self.next_step_id()})
+        step = self.current
+        if step and step.timer and s.timer_for(step.timer.purpose):
+            return Line("prompt/timed")
         return Line("prompt/step")
 
     def next_step_id(self) -> str | None:
@@ -130,31 +133,26 @@ class Turn:
         """From the top of the same routine: the rules kept "until start over" are lifted."""
         return self.with_state(self.state.fresh_routine()).enter(number, *before, way=Way.FORWARD)
 
-    def barred(self, step: Step) -> Line | None:
-        """Why this step must not be given now, if it must not."""
+    def barred(self, step: Step) -> str | None:
+        """Why this step must not be given now ("injury" or "pain"), if it must not."""
         s = self.state
         if step.not_after_injury and s.injured:
-            return Line("safety/skipped", {"step": step.id, "why": "injury"})
+            return "injury"
         if step.pain_gate and s.pain_worse:
-            return Line("safety/skipped", {"step": step.id, "why": "pain"})
+            return "pain"
         return None
 
     def enter(self, number: int, *before: Line, way: Way = Way.EXACT) -> Outcome:
         """Move to step `number` and speak it, as the article's rules allow."""
         step = self.routine.step(number)
-        barred = self.barred(step)
-        if barred is not None:
-            beyond = number + way.value
-            if way is not Way.EXACT and 1 <= beyond <= self.routine.total:
-                return self.enter(beyond, *before, barred, way=way)
-            if way is Way.FORWARD:  # nothing allowed after it: the routine is done
-                return self.finish(*before, barred)
-            return self.stay(*before, barred)
+        if self.barred(step) is not None:
+            return self.skip_barred(number, *before, way=way)
         s = self.state
         if step.after_the_cramp and s.cramp_stays:
             if not s.heat_explained:  # heat once the cramp has passed; say so, then cold again
                 explained = evolve(s, heat_explained=True)
-                return self.with_state(explained).next_round(*before, Line("heat/not_yet"))
+                not_yet = Line("heat/not_yet", {"stop": False})
+                return self.with_state(explained).next_round(*before, not_yet)
             s = evolve(s, cramp_stays=False, heat_explained=False)  # asked again: their call
         state = evolve(s, step=number, finished=False, pending=None, unclear=0, hands_off=False)
         header = Line("step/header")
@@ -172,6 +170,26 @@ class Turn:
         if step.timer is None:
             return Outcome(state, said, turn.prompt_here(), Card.STEP)
         return turn.offer_timer(said)
+
+    def skip_barred(self, number: int, *before: Line, way: Way) -> Outcome:
+        """A step barred now, and any barred steps right after it the way the runner is
+        going: the place moves onto the last of them, stopped, with one short line saying
+        what is skipped and why, and "next" (or "go back") goes on from there."""
+        skipped = [number]
+        while way is not Way.EXACT and 1 <= skipped[-1] + way.value <= self.routine.total:
+            following = self.routine.step(skipped[-1] + way.value)
+            if self.barred(following) is None:
+                break
+            skipped.append(skipped[-1] + way.value)
+        why = self.barred(self.routine.step(number))
+        names = tuple(self.routine.step(n).id for n in skipped)
+        landed = evolve(self.state, step=skipped[-1], finished=False, pending=None, unclear=0,
+                        hands_off=True)
+        if way is Way.FORWARD and skipped[-1] == self.routine.total:
+            return self.with_state(landed).finish(*before, Line("safety/skipped", {
+                "steps": names, "why": why}))
+        return self.with_state(landed).stay(
+            *before, Line("safety/skipped", {"steps": names, "why": why}), card=Card.STEP)
 
     def step_args(self, step: Step) -> dict[str, bool]:
         """What a step's words depend on besides the step: someone who cannot walk."""
@@ -195,8 +213,11 @@ class Turn:
             else ()
         return Outcome(done, (*before, Line("finish/wrap_up"), *frequent))
 
-    def say_current(self) -> Outcome:
-        """Repeat the current step, never its hands-on part once that has been stopped."""
+    def say_current(self, *, again: bool = True) -> Outcome:
+        """The current step, never its hands-on part once that has been stopped.
+
+        `again`: said again because it was asked for ("repeat"); else the runner is carrying
+        on, and a step whose timer already runs needs only how long is left."""
         s = self.state
         if s.step == 0:
             return self.begin()
@@ -206,11 +227,15 @@ class Turn:
             return self.stay(Line("step/header"))
         if s.hands_off:
             return self.stay(Line("safety/stopped_here"))
+        step = self.current
+        if not again and step and step.timer and s.timer_for(step.timer.purpose):
+            header = Line("step/header")
+            return self.offer_timer((header,))  # under way: how long is left, not the words
         return self.enter(s.step)
 
     def carry_on(self, *before: Line) -> Outcome:
         """Pick up where the runner left off, asking any safety question again."""
-        outcome = self.with_state(evolve(self.state, pending=None)).say_current()
+        outcome = self.with_state(evolve(self.state, pending=None)).say_current(again=False)
         return evolve(outcome, lines=(*before, *outcome.lines))
 
     def stop_massage(self, why: str) -> Outcome:
@@ -271,11 +296,10 @@ class Turn:
         turn = self.with_state(s).end_round()
         minutes = turn.wait_minutes()
         if s.round_started_at and minutes > 0:  # the hour is not up: wait for it
-            waiting = Line("cold/wait", {"minutes": minutes})
             if s.timer_for(Purpose.WAIT):  # already timed: never a second timer for it
                 back = Line("cold/come_back", {"minutes": minutes})
-                return Outcome(evolve(s, pending=None), (*before, waiting, back))
-            return turn.ask(Question.WAIT_OFFER, *before, waiting)
+                return Outcome(evolve(s, pending=None), (*before, back))
+            return turn.ask(Question.WAIT_OFFER, *before, Line("cold/wait", {"minutes": minutes}))
         if s.driving:
             return turn.enter(s.step, *before)
         started = turn.start_round()

@@ -228,7 +228,7 @@ def canonical(node: Node) -> tuple[object, ...]:
     values = s.__dict__
     timers = tuple(sorted((t.purpose.value, bool(t.paused_left), t.ends_at > now)
                           for t in s.timers))
-    return (tuple(values[name] for name in _KEY_FIELDS), timers, min(s.cold_round, 1),
+    return (tuple(values[name] for name in _KEY_FIELDS), timers, min(s.cold_round, 3),
             now - s.saved_at >= STALE, _since(s.round_started_at, now),
             s.round_ends_at > now,
             g.no_massage, g.injured, g.cannot_walk, g.cramp_stays, g.heard_why, g.first_held,

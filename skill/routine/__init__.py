@@ -16,7 +16,7 @@ be replayed, explored and tested alone.
 - timing.py: the transitions about timers
 """
 
-from skill.routine.events import Ev, Event, PermissionAnswer
+from skill.routine.events import Ev, Event, PermissionAnswer, TimerTask
 from skill.routine.flow import advance
 from skill.routine.outcome import (
     AskTimerPermission,
@@ -44,6 +44,7 @@ __all__ = [
     "QUESTIONS", "AskTimerPermission", "Card", "ChangeTimer", "ChecklistShown", "ConsentCard",
     "Effect", "Ev", "Event", "Forget", "Line", "Outcome", "PermissionAnswer", "Purpose",
     "Question", "Routine", "SetTimer", "Shown", "Sign", "State", "Step", "StepShown",
-    "StepTimer", "Timer", "TimerCall", "TimerOp", "TimerReport", "TimerResult", "Urgency",
+    "StepTimer", "Timer", "TimerCall", "TimerOp", "TimerReport", "TimerResult", "TimerTask",
+    "Urgency",
     "advance", "load_routine",
 ]

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Literal
 
 from skill.routine.outcome import TimerReport
+from skill.routine.steps import Purpose
 
 
 class Ev(Enum):
@@ -64,6 +65,16 @@ PermissionAnswer = Literal["accepted", "denied", "not_answered", "error"]
 
 
 @dataclass(frozen=True)
+class TimerTask:
+    """What a timer that brings the skill back (Alexa's LAUNCH_TASK) says it timed: enough to
+    land on the right question even when nothing was kept about the user."""
+
+    purpose: Purpose
+    round: int  # the cold round (for a wait: the round that comes next)
+    minutes: int  # how long the timer ran
+
+
+@dataclass(frozen=True)
 class Event:
     kind: Ev
     # GO_TO: the step number as heard; SET_TIMER: minutes; RED_FLAG: the sign's id;
@@ -73,3 +84,4 @@ class Event:
     in_car: bool = False  # the request came from a vehicle (context.Automotive)
     report: TimerReport | None = None  # TIMER_RESULT: what the Timers API did
     card_thrown: bool = False  # PERMISSION: Alexa already sent the consent card
+    task: TimerTask | None = None  # LAUNCH: the timer that brought the skill back, if one did

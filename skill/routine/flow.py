@@ -154,6 +154,8 @@ def _for_the_driver(outcome: Outcome, routine: Routine) -> Outcome:
 
 def _launch(t: Turn) -> Outcome:
     s = t.state
+    if t.event.task is not None:
+        return timing.task_comeback(t, t.event.task)
     if not s.in_progress:
         return t.begin(1, t.welcome())
     away = max(0.0, t.now - s.saved_at) if s.saved_at else 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from skill.routine.events import TimerTask
 from skill.routine.outcome import (
     AskTimerPermission,
     ChangeTimer,
@@ -36,6 +37,31 @@ def timer_comeback(t: Turn) -> Outcome | None:
         return t.next_round(back)  # a round now if its hour has come, else the wait
     done = (Line("timer/cold_done"),) if Purpose.COLD in t.fired else ()
     return t.ask(Question.CRAMP_GONE, back, *done)
+
+
+def task_comeback(t: Turn, task: TimerTask) -> Outcome:
+    """A timer brought the skill back ("continue with Cramp Coach?" answered yes): straight
+    to what its end means. What the state kept is trusted when it is about that routine;
+    with nothing kept (another device, memory forgotten) the place is rebuilt from the task."""
+    s = t.state
+    step = t.routine.number_of(task.purpose)
+    timed_from = t.now - task.minutes * 60
+    if not s.in_progress or s.step != step:
+        # The round a wait timer names is the one that comes next.
+        last_round = task.round - 1 if task.purpose is Purpose.WAIT else task.round
+        s = evolve(s.fresh_routine(), step=step, cold_round=max(0, last_round),
+                   round_started_at=timed_from if task.purpose is Purpose.COLD else
+                   t.now - t.routine.repeat_every * 60 if task.purpose is Purpose.WAIT else 0.0)
+    timers = tuple(x for x in s.timers if x.purpose is not task.purpose)
+    turn = t.with_state(evolve(s, timers=timers, pending=None, hands_off=False))
+    back = Line("timer/welcome_back")
+    if task.purpose is Purpose.HEAT:
+        return turn.forward(back, Line("timer/heat_done"))
+    if task.purpose is Purpose.WAIT:
+        return turn.next_round(back)
+    ended = turn.with_state(evolve(turn.state, round_ends_at=min(turn.state.round_ends_at or
+                                                                 t.now, t.now)))
+    return ended.ask(Question.CRAMP_GONE, back, Line("timer/cold_done"))
 
 
 def stop_step_timer(t: Turn) -> tuple[Effect, ...]:

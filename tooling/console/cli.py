@@ -293,10 +293,29 @@ def _talk(console: Console, stdin: TextIO, out: TextIO, *, fast: bool) -> None:
             console.hear(line)
 
 
-def serve(args: argparse.Namespace) -> int:
-    from skill.web import serve as run_server  # lazy: the console needs no Flask
+# The top-level modules the `web` extra installs that skill.web imports.
+WEB_EXTRA_MODULES = frozenset(
+    {"flask", "flask_ask_sdk", "werkzeug", "ask_sdk_webservice_support", "cryptography"})
 
-    run_server(args.host, args.port, verify=not args.no_verify)
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        from skill.web import serve as run_server  # lazy: the console needs no Flask
+    except ModuleNotFoundError as error:
+        if (error.name or "").partition(".")[0] not in WEB_EXTRA_MODULES:
+            raise
+        print(f"cramp-coach serve needs the web extra ({error.name} is missing): "
+              "pip install 'cramp-coach[web]'", file=sys.stderr)
+        return 1
+    from skill.settings import SettingsError
+
+    try:
+        # Unsigned requests can claim any skill anyway, so --no-verify needs no skill id.
+        run_server(args.host, args.port, verify=not args.no_verify,
+                   allow_any_skill=args.any_skill or args.no_verify)
+    except SettingsError as error:
+        print(f"cramp-coach serve: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -330,6 +349,9 @@ def parser() -> argparse.ArgumentParser:
     web.add_argument("--port", type=int, default=8080)
     web.add_argument("--no-verify", action="store_true",
                      help="accept unsigned requests: for the local console only, never for Alexa")
+    web.add_argument("--any-skill", action="store_true",
+                     help="with verification on, accept any skill's signed requests when "
+                          "CRAMP_COACH_SKILL_ID is not set (else the server refuses to start)")
     web.set_defaults(run=serve)
     build = commands.add_parser("package", help="build dist/skill-package and dist/lambda.zip")
     build.add_argument("--dist", default="dist")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
@@ -105,6 +106,33 @@ class NotAnEnvelope(ValueError):
     """The input is not an Alexa request envelope at all (no request object with a type)."""
 
 
+#: Alexa's envelopes are about a dozen levels deep. The SDK deep-copies session attributes
+#: (AttributesManager), which raises RecursionError a few hundred levels down: deeper input
+#: is not an envelope Alexa sent.
+MAX_ENVELOPE_DEPTH = 64
+
+
+def nesting_depth(value: object, limit: int) -> int:
+    """How deeply `value` nests lists and objects, counted no further than limit + 1.
+
+    Iterative, so that it cannot itself run out of stack on the input it guards against."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def event_handler(skill: CustomSkill) -> EventHandler:
     """A Lambda-style function: Alexa's request JSON (as a dict) in, the response dict out."""
 
@@ -130,12 +158,16 @@ def read_envelope(event: object) -> RequestEnvelope:
     raw = event.get("request")
     if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
         raise NotAnEnvelope("the envelope has no request with a type")
+    if nesting_depth(event, MAX_ENVELOPE_DEPTH) > MAX_ENVELOPE_DEPTH:
+        raise NotAnEnvelope(f"the envelope is nested over {MAX_ENVELOPE_DEPTH} levels deep")
     try:
         return _serializer.deserialize(json.dumps(event), RequestEnvelope)
     except (SerializationException, TypeError, ValueError, RecursionError):
         log.info("request the SDK cannot read: %s", raw["type"][:80])
     known: dict[str, Any] = {k: raw[k] for k in ("requestId", "timestamp", "locale")
                              if isinstance(raw.get(k), str)}
+    if "timestamp" in known and not _is_iso_time(known["timestamp"]):
+        del known["timestamp"]  # "yesterday" would fail the stand-in too
     ended = raw["type"] == "SessionEndedRequest"
     stand_in: dict[str, Any] = {**known, "type": "SessionEndedRequest"} if ended else {
         **known, "type": "IntentRequest", "intent": {"name": UNREADABLE_REQUEST}}
@@ -150,3 +182,11 @@ def read_envelope(event: object) -> RequestEnvelope:
         # The session or context is what the SDK cannot read: answer without them.
         return _serializer.deserialize(json.dumps({"version": "1.0", "request": stand_in}),
                                        RequestEnvelope)
+
+
+def _is_iso_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

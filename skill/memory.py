@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 
-from skill.settings import Settings
+from skill.settings import Settings, aws_environ
 
 if TYPE_CHECKING:
     import sqlite3
@@ -571,7 +571,7 @@ class DynamoDBClient:
 
         from skill.http_client import Connections
 
-        env = os.environ if environ is None else environ
+        env = aws_environ() if environ is None else environ
         found = (region or env.get("AWS_REGION", "").strip()
                  or env.get("AWS_DEFAULT_REGION", "").strip() or _botocore_region())
         if not found:
@@ -742,11 +742,13 @@ class DynamoStore(AbstractPersistenceAdapter):
 
     def __init__(
         self, table_name: str, *, region: str | None = None, create_table: bool = False,
-        client: DynamoDBClient | None = None,
+        client: DynamoDBClient | None = None, environ: Mapping[str, str] | None = None,
     ) -> None:
+        """`environ`: the AWS_* variables (Settings.aws); None: the process environment."""
         self.table_name = table_name
         try:
-            self.client = client if client is not None else DynamoDBClient(region)
+            self.client = client if client is not None else DynamoDBClient(region,
+                                                                           environ=environ)
             if create_table:
                 self._create_table()
         except Exception as exc:
@@ -877,6 +879,7 @@ def store_for(settings: Settings) -> AbstractPersistenceAdapter:
     AWS credentials and AWS_ENDPOINT_URL_DYNAMODB are boto3's own to read.
     """
     if settings.dynamodb_table:
-        return DynamoStore(settings.dynamodb_table, region=settings.aws_region)
+        return DynamoStore(settings.dynamodb_table, region=settings.aws_region,
+                           environ=settings.aws)
     assert settings.db_path is not None, "Settings.from_env always sets db_path"
     return SqliteStore(settings.db_path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ENV_SKILL_ID = "CRAMP_COACH_SKILL_ID"
@@ -38,6 +38,9 @@ class Settings:
     trusted_ca: Path | None = None  # web service: roots to check Alexa's chain against
     cert_fetch_base: str | None = None  # web service, tests only: certificates from loopback
     ca_bundle: str | None = None  # outbound HTTPS (the Timers API): a CA bundle
+    # The AWS_* variables (region, endpoint, credentials, CA bundle), as boto3 would read them:
+    # the DynamoDB client's, read when the store is made.
+    aws: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             trusted_ca=trusted_ca,
             cert_fetch_base=get(ENV_CERT_FETCH_BASE),
             ca_bundle=next((v for v in map(get, CA_BUNDLE_VARIABLES) if v), None),
+            aws=aws_environ(env),
         )
 
 
@@ -82,3 +86,9 @@ def default_db_path(environ: Mapping[str, str]) -> Path:
         home = environ.get("HOME") or os.path.expanduser("~")
         base = Path(home) / ".local" / "share"
     return base / "cramp-coach" / "memory.sqlite3"
+
+
+def aws_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The AWS_* variables (region, endpoint, credentials, CA bundle) as boto3 reads them."""
+    env = os.environ if environ is None else environ
+    return {name: value for name, value in env.items() if name.startswith("AWS_")}

@@ -243,3 +243,14 @@ def make_alexa(send: Send, clock: FakeClock, locale: str) -> Callable[..., Alexa
                      outcome_of=OUTCOMES.pop)
 
     return make
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The exhaustive exploration's figures (tests/test_exhaustive.py), at the end of a run."""
+    lines = [value for report in terminalreporter.stats.get("passed", [])
+             for name, value in getattr(report, "user_properties", ())
+             if name == "exploration"]
+    if lines:
+        terminalreporter.section("states explored")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

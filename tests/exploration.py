@@ -110,6 +110,7 @@ class Ghost:
     cramp_stays: bool = False  # the last word on the cramp: still there
     heard_why: bool = False  # ... and they were told heat waits for it
     cold_on_at: float = 0.0  # when cold last went on (0: never)
+    cold_paused_after: float = -1.0  # its timer paused this long after it went on (-1: not)
     first_held: int = 0  # the first step held back while driving (0: none)
     said_driving: bool = False  # this session
     said_parked: bool = False  # this session
@@ -228,11 +229,11 @@ def canonical(node: Node) -> tuple[object, ...]:
     values = s.__dict__
     timers = tuple(sorted((t.purpose.value, bool(t.paused_left), t.ends_at > now)
                           for t in s.timers))
-    return (tuple(values[name] for name in _KEY_FIELDS), timers, min(s.cold_round, 3),
+    return (tuple(values[name] for name in _KEY_FIELDS), timers, min(s.cold_round, 1),
             now - s.saved_at >= STALE, _since(s.round_started_at, now),
             s.round_ends_at > now,
             g.no_massage, g.injured, g.cannot_walk, g.cramp_stays, g.heard_why, g.first_held,
-            g.said_driving, g.said_parked, _since(g.cold_on_at, now),
+            g.said_driving, g.said_parked, _since(g.cold_on_at, now), g.cold_paused_after >= 0,
             now - g.last_at >= STALE, node.in_session, node.situation)
 
 
@@ -278,7 +279,9 @@ def _ghost_before(g: Ghost, node: Node, event: Event) -> Ghost:
                                        Ev.HELPER, Ev.FOR_ME, Ev.PARKED, Ev.CANT_DO, Ev.YES))
     if new_routine:
         g = evolve(g, no_massage=False, injured=False, cramp_stays=False, heard_why=False,
-                    first_held=0)
+                   first_held=0)
+        if node.now - g.last_at >= STALE:
+            g = evolve(g, cannot_walk=False)  # a new cramp, half a day later
     if kind is Ev.HURTS_MORE or (asked is Question.PAIN_GATE and kind is Ev.YES):
         g = evolve(g, no_massage=True)
     if kind in (Ev.RED_FLAG, Ev.EMERGENCY) and (event.value or kind is Ev.EMERGENCY):
@@ -322,12 +325,21 @@ def check(node: Node, event: Event, outcome: Outcome, renderer: Renderer) -> tup
         g = evolve(g, cramp_stays=False, heard_why=False)
     if "heat/not_yet" in keys:
         g = evolve(g, heard_why=True)
+    for line in outcome.lines:  # the cold compress's time stops while its timer is paused
+        if line.key == "timer/changed" and line.args.get("purpose") == "cold" \
+                and line.args.get("result") == "done" and g.cold_on_at:
+            if line.args.get("op") == "pause" and g.cold_paused_after < 0:
+                g = evolve(g, cold_paused_after=now - g.cold_on_at)
+            elif line.args.get("op") == "resume" and g.cold_paused_after >= 0:
+                g = evolve(g, cold_on_at=now - g.cold_paused_after, cold_paused_after=-1.0)
+            elif line.args.get("op") == "cancel":
+                g = evolve(g, cold_paused_after=-1.0)
     if keys & APPLY_COLD:
-        since = now - g.cold_on_at
+        since = g.cold_paused_after if g.cold_paused_after >= 0 else now - g.cold_on_at
         if g.cold_on_at and LONGEST_ROUND < since < HOUR:
             broken.append(f"cold put on again within the hour: after {since / MINUTE:.0f} minutes")
         if not g.cold_on_at or since >= HOUR:
-            g = evolve(g, cold_on_at=now)
+            g = evolve(g, cold_on_at=now, cold_paused_after=-1.0)
     if driving:
         if keys & HANDS_ON:
             broken.append(f"hands-on words while driving: {sorted(keys & HANDS_ON)}")
@@ -370,15 +382,18 @@ def check(node: Node, event: Event, outcome: Outcome, renderer: Renderer) -> tup
 # The routine's own way forward, taken at every turn: "next", a yes or a no to whatever was
 # asked, coming back (the launch), and time passing between sessions.
 CORE = frozenset({Ev.NEXT, Ev.YES, Ev.NO, Ev.LAUNCH})
+CORE_EVENTS = tuple(e for e in EVENTS if e.kind in CORE)
 
 
-def explore(*, detours: int = 2, situations: tuple[str, ...] = tuple(SITUATIONS)) -> Report:
+def explore(*, detours: int = 2, probes_from: int | None = None,
+            situations: tuple[str, ...] = tuple(SITUATIONS)) -> Report:
     """Every state reachable from a fresh start by the routine's own way forward (CORE and
     time passing), with up to `detours` other events anywhere along the way; every event of
     every such state is tried and checked, so the last detour's answer is checked too.
 
     Breadth first, one detour at a time: a state is expanded with the fewest detours it can
     be reached with, so the budget left is the most it can have."""
+    probes_from = detours + 1 if probes_from is None else probes_from
     report = Report()
     renderer = Renderer()
     began = time.perf_counter()
@@ -395,7 +410,8 @@ def explore(*, detours: int = 2, situations: tuple[str, ...] = tuple(SITUATIONS)
             node, path = queue.popleft()
             report.deepest = max(report.deepest, len(path))
             report.cold_rounds = max(report.cold_rounds, node.state.cold_round)
-            for following, label, core in _successors(node, report, renderer, path):
+            events = EVENTS if used < probes_from else CORE_EVENTS
+            for following, label, core in _successors(node, report, renderer, path, events):
                 key = canonical(following)
                 if key in seen:
                     continue
@@ -415,8 +431,8 @@ def explore(*, detours: int = 2, situations: tuple[str, ...] = tuple(SITUATIONS)
     return report
 
 
-def _successors(node: Node, report: Report, renderer: Renderer,
-                path: tuple[str, ...]) -> Iterator[tuple[Node, str, bool]]:
+def _successors(node: Node, report: Report, renderer: Renderer, path: tuple[str, ...],
+                events: tuple[Event, ...] = EVENTS) -> Iterator[tuple[Node, str, bool]]:
     """Every next node, with its label and whether it was the routine's own way forward."""
     if node.in_session:
         # Silence, or the runner leaving: the session closes, then time passes.
@@ -430,7 +446,7 @@ def _successors(node: Node, report: Report, renderer: Renderer,
             yield evolve(node, now=node.now + wait * MINUTE), f"({wait} min)", True
     state = node.state if node.in_session else node.state.new_session()
     asking = Node(state, node.now, node.in_session, node.situation, node.ghost)
-    for template in EVENTS:
+    for template in events:
         event = Event(template.kind, template.value, node.now, node.in_car)
         for outcome in outcomes(state, event):
             report.transitions += 1
@@ -443,3 +459,28 @@ def _successors(node: Node, report: Report, renderer: Renderer,
                                   + (f": {detail}" if detail else ""))
             yield (Node(outcome.state, node.now, not outcome.ends_session, node.situation,
                         ghost), label, event.kind in CORE)
+
+
+def replay(situation: str, labels: tuple[str, ...]) -> list[str]:
+    """A path as the report prints it, walked again: what each step said (for debugging a
+    broken rule; the first timer result each call gets is the one taken)."""
+    by_label = {f"{e.kind.value}{'=' + str(e.value) if e.value else ''}": e for e in EVENTS}
+    node = Node(State(), START, False, situation, Ghost())
+    said = []
+    for label in labels:
+        if label.startswith("("):
+            minutes = float(label.strip("()").split()[-2])
+            state = node.state
+            if node.in_session:
+                state = advance(state, Event(Ev.SESSION_ENDED, at=node.now), ROUTINE).state
+            node = evolve(node, state=state, now=node.now + minutes * MINUTE, in_session=False)
+            said.append(label)
+            continue
+        template = by_label[label]
+        state = node.state if node.in_session else node.state.new_session()
+        event = Event(template.kind, template.value, node.now, node.in_car)
+        outcome = next(outcomes(state, event))
+        said.append(f"{label}: {outcome.keys} step={outcome.state.step} "
+                    f"pending={outcome.state.pending} round={outcome.state.cold_round}")
+        node = Node(outcome.state, node.now, not outcome.ends_session, situation, node.ghost)
+    return said

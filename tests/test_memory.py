@@ -695,7 +695,7 @@ def test_store_for_picks_dynamodb_when_table_set(dynamodb_env: DynaliteServer) -
 # Which modules a fresh interpreter loads for each store, after using it.
 IMPORT_PROBE = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys
     from ask_sdk_model import Context, RequestEnvelope, User
     from ask_sdk_model.interfaces.system import SystemState
     import skill.memory
@@ -704,7 +704,7 @@ IMPORT_PROBE = textwrap.dedent(
     if sys.argv[1] == "sqlite":
         settings = Settings.from_env({"CRAMP_COACH_DB": sys.argv[2]})
     else:
-        settings = Settings.from_env({"CRAMP_COACH_DYNAMODB_TABLE": sys.argv[2],
+        settings = Settings.from_env({**os.environ, "CRAMP_COACH_DYNAMODB_TABLE": sys.argv[2],
                                       "AWS_REGION": "us-east-1"})
     store = skill.memory.store_for(settings)
     store.save_attributes(env, store.get_attributes(env))

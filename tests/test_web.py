@@ -1047,11 +1047,7 @@ def test_only_settings_reads_the_environment() -> None:
             )
             if reads:
                 found.append(f"{name}:{getattr(node, 'lineno', '?')}")
-    # Awaiting the change in the web branch's report: memory.py's DynamoDB client reads the AWS
-    # variables (as boto3 would) from os.environ. Listed here so the test fails once it is gone.
-    pending = {"skill/memory.py"}
-    assert {f.split(":")[0] for f in found} <= pending, found
-    assert {f.split(":")[0] for f in found} == pending, "remove the pending exception above"
+    assert found == []
 
 
 # --------------------------------------------------------------------------- cramp-coach serve

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from enum import Enum
 
 from skill.routine import questions
-from skill.routine.events import Event
+from skill.routine.events import Ev, Event
 from skill.routine.outcome import Card, Line, Outcome, SetTimer
 from skill.routine.state import Question, State, Timer, evolve
 from skill.routine.steps import Purpose, Routine, Step
@@ -166,10 +166,10 @@ class Turn:
             return turn.ask(Question.PAIN_GATE, *before, header, card=Card.STEP)
         if step.timer and step.timer.repeat_every:
             return turn.arrive_at_cold(*before, header)
-        said = (*before, header, Line(f"step/{step.id}", self.step_args(step)))
+        instruction = Line(f"step/{step.id}", self.step_args(step))
         if step.timer is None:
-            return Outcome(state, said, turn.prompt_here(), Card.STEP)
-        return turn.offer_timer(said)
+            return Outcome(state, (*before, header, instruction), turn.prompt_here(), Card.STEP)
+        return turn.offer_timer((*before, header), instruction)
 
     def skip_barred(self, number: int, *before: Line, way: Way) -> Outcome:
         """A step barred now, and any barred steps right after it the way the runner is
@@ -230,7 +230,7 @@ class Turn:
         step = self.current
         if not again and step and step.timer and s.timer_for(step.timer.purpose):
             header = Line("step/header")
-            return self.offer_timer((header,))  # under way: how long is left, not the words
+            return self.offer_timer((header,), None)  # under way: how long is left
         return self.enter(s.step)
 
     def carry_on(self, *before: Line) -> Outcome:
@@ -283,12 +283,12 @@ class Turn:
         """The cold step: the round under way, the question after one, or a new round."""
         s = self.state
         if self.round_running():
-            return self.offer_timer((*said, Line("step/cold")))
+            return self.offer_timer(said, Line("step/cold"))
         if s.round_started_at and self.wait_minutes() > 0:  # a round ended within the hour
             if s.round_answered and s.cramp_stays:
                 return self.next_round(*said)
             return self.ask(Question.CRAMP_GONE, *said, card=Card.STEP)
-        return self.start_round().offer_timer((*said, Line("step/cold")))
+        return self.start_round().offer_timer(said, Line("step/cold"))
 
     def next_round(self, *before: Line) -> Outcome:
         """Another cold round: now if its hour has come, else an offer to wait with a timer."""
@@ -303,18 +303,21 @@ class Turn:
         if s.driving:
             return turn.enter(s.step, *before)
         started = turn.start_round()
-        said = (*before, Line("cold/round", {"round": started.state.cold_round}))
-        return started.offer_timer(said)
+        return started.offer_timer(before, Line("cold/round", {"round": started.state.cold_round}))
 
-    def offer_timer(self, said: tuple[Line, ...]) -> Outcome:
-        """After a timed step's words: how long is left if it runs, else offer to time it."""
+    def offer_timer(self, said: tuple[Line, ...], instruction: Line | None) -> Outcome:
+        """A timed step: its instruction and an offer to time it; once its timer is set
+        (running or paused), how long is left, the instruction only when asked to repeat it:
+        the runner is already doing it, and hearing it again would sound like a new start."""
         step = self.current
         assert step is not None and step.timer is not None
         running = self.state.timer_for(step.timer.purpose)
         if running:
-            return Outcome(self.state, (*said, self.time_left(running)), self.prompt_here(),
-                           Card.STEP)
-        return self.ask(Question.TIMER_OFFER, *said, card=Card.STEP)
+            again = (instruction,) if instruction and self.event.kind is Ev.REPEAT else ()
+            return Outcome(self.state, (*said, *again, self.time_left(running)),
+                           self.prompt_here(), Card.STEP)
+        return self.ask(Question.TIMER_OFFER, *said, *((instruction,) if instruction else ()),
+                        card=Card.STEP)
 
     def time_left(self, timer: Timer) -> Line:
         """"About N minutes left on the ... timer", as a line to speak or show."""

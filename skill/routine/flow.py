@@ -262,6 +262,9 @@ def _left_unanswered(state: State) -> State:
 
 
 def _help(t: Turn) -> Outcome:
+    if t.opens_session and not t.state.in_progress:
+        # "Ask cramp coach for help": someone with a cramp, not someone after a manual.
+        return t.begin(1, t.welcome())
     return t.stay(Line("help/here"), Line("help/disclaimer"))
 
 

@@ -293,6 +293,10 @@ def _ghost_before(g: Ghost, node: Node, event: Event) -> Ghost:
         g = evolve(g, cramp_stays=True, heard_why=False)
     if kind is Ev.CRAMP_GONE or (asked is Question.CRAMP_GONE and kind is Ev.YES):
         g = evolve(g, cramp_stays=False, heard_why=False)
+    if asked is Question.FORGET and kind is Ev.YES:
+        # Forgetting deletes what the skill kept, when the cold last went on included: the
+        # hourly rule can only hold for what it knows.
+        g = evolve(g, cold_on_at=0.0, cold_paused_after=-1.0)
     if kind is Ev.DRIVING:
         g = evolve(g, said_driving=True, said_parked=False)
     if kind is Ev.PARKED:

@@ -15,9 +15,9 @@ import pytest
 from skill import screen
 from skill.handlers.touch import ACTIONS
 from skill.routine import Ev
-from tooling.standins.alexa import Alexa, Device, Reply
 from tests.conftest import new_device
 from tests.talk import NEXT, PREVIOUS, REPEAT, WHERE, step_of, walk_to
+from tooling.standins.alexa import Alexa, Device, Reply
 
 USER_EVENT = "Alexa.Presentation.APL.UserEvent"
 RENDER = "Alexa.Presentation.APL.RenderDocument"

@@ -25,6 +25,7 @@ from skill.handlers.fallback import (
     UnknownRequestHandler,
 )
 from skill.handlers.info import InfoIntents
+from skill.handlers.name_free import CanFulfillHandler
 from skill.handlers.navigation import NavigationIntents
 from skill.handlers.safety import SafetyIntents
 from skill.handlers.session import LaunchHandler, SessionEndedHandler, SessionIntents
@@ -74,6 +75,9 @@ def build_skill(
         timer_service=timer_service or _timer_service(settings), observe=observe)
     # No API client at start: the Timers API's own (with timeouts) is made when first needed.
     builder = CustomSkillBuilder(api_client=api_client)
+    # First, and apart from the conversation: asking whether the skill could answer a request
+    # must never read or change the user's state.
+    builder.add_request_handler(CanFulfillHandler())
     for handler in REQUEST_HANDLERS:
         builder.add_request_handler(handler(conversation))
     builder.add_exception_handler(ErrorHandler(conversation))
@@ -164,6 +168,9 @@ def read_envelope(event: object) -> RequestEnvelope:
         return _serializer.deserialize(json.dumps(event), RequestEnvelope)
     except (SerializationException, TypeError, ValueError, RecursionError):
         log.info("request the SDK cannot read: %s", raw["type"][:80])
+    if raw["type"] == "LaunchRequest" and "task" in raw:
+        # A task the SDK cannot read (not an object) is no task of ours: still a launch.
+        return read_envelope({**event, "request": {k: v for k, v in raw.items() if k != "task"}})
     known: dict[str, Any] = {k: raw[k] for k in ("requestId", "timestamp", "locale")
                              if isinstance(raw.get(k), str)}
     if "timestamp" in known and not _is_iso_time(known["timestamp"]):

@@ -26,7 +26,7 @@ from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
-from skill import response
+from skill import response, tasks
 from skill.memory import VERSION_KEY, StoreConflict, StoreError
 from skill.routine import (
     ChangeTimer,
@@ -114,10 +114,11 @@ class Conversation:
         from skill import timers
 
         service = (self.timer_service or timers.TimerService.from_handler_input)(handler_input)
+        skill_id = tasks.application_id(handler_input.request_envelope)
         calls = [e for e in outcome.effects if isinstance(e, TimerCall)]
         while calls:
             voice = response.voice_for(handler_input, outcome.state, self.routine)
-            report = _timer_call(service, calls.pop(0), voice)
+            report = _timer_call(service, calls.pop(0), voice, skill_id)
             later = advance(outcome.state, Event(Ev.TIMER_RESULT, at=cause.at,
                                                  in_car=cause.in_car, report=report),
                             self.routine)
@@ -126,17 +127,24 @@ class Conversation:
         return outcome
 
 
-def _timer_call(service: timers.TimerService, call: TimerCall, voice: Voice) -> TimerReport:
+def _timer_call(service: timers.TimerService, call: TimerCall, voice: Voice,
+                skill_id: str | None = None) -> TimerReport:
     """One call to the Timers API, its outcome as a report for the routine."""
     from skill import timers
 
     if isinstance(call, SetTimer):
         label = voice.text("timer/label", purpose=call.purpose.value, round=call.round)
         announcement = voice.text("timer/announce", purpose=call.purpose.value)
+        # The timer's end brings the skill back (its task), else it only announces.
+        task = timers.LaunchTask(
+            tasks.qualified_name(skill_id), tasks.TASK_VERSION,
+            tasks.task_input(call.purpose, call.round, call.minutes),
+            voice.text("timer/confirm", purpose=call.purpose.value,
+                       skill=timers.CONTINUE_WITH_SKILL_NAME)) if skill_id else None
         for copy in range(1, LABEL_TRIES + 1):
             # Labels must be unique on the device: an older routine's timer may hold this one.
             made = service.create(call.minutes, label=label if copy == 1 else f"{label} ({copy})",
-                                  announcement=announcement, locale=voice.locale)
+                                  announcement=announcement, locale=voice.locale, task=task)
             if not (isinstance(made, timers.TimerRefused) and made.reason == "duplicate_label"):
                 break
         match made:

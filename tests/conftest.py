@@ -144,6 +144,15 @@ def check_response(request: dict[str, Any], raw: dict[str, Any]) -> None:
     if request["request"]["type"] in ("SessionEndedRequest", "System.ExceptionEncountered"):
         assert "outputSpeech" not in response, "Alexa takes no speech for these requests"
         return
+    if request["request"]["type"] == "CanFulfillIntentRequest":
+        # Only the answer: nothing said, shown or done (name-free interaction).
+        assert set(response) == {"canFulfillIntent"}, sorted(response)
+        answer = response["canFulfillIntent"]
+        assert answer["canFulfill"] in ("YES", "NO", "MAYBE")
+        for slot in (answer.get("slots") or {}).values():
+            assert slot["canUnderstand"] in ("YES", "NO", "MAYBE")
+            assert slot["canFulfill"] in ("YES", "NO")
+        return
     speech = response.get("outputSpeech")
     assert speech and speech["type"] == "SSML", "every answer speaks"
     check_ssml(speech["ssml"])

@@ -19,7 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import new_device
+from skill.routine import State, load_routine
+from skill.speech import Voice
+from skill.timers import CONTINUE_WITH_SKILL_NAME
+from tests.conftest import FakeClock, new_device
 from tooling.console.cli import (
     ALEXA,
     CARD,
@@ -31,6 +34,7 @@ from tooling.console.cli import (
     YOU,
     Console,
     Look,
+    parser,
 )
 from tooling.standins.alexa import Alexa, Reply
 from tooling.standins.nlu import Understanding
@@ -268,6 +272,56 @@ def test_no_colour_when_asked_or_when_not_a_terminal(
     chat_.hear("open cramp coach")
     assert ESCAPE not in out.getvalue()
     assert chat_.look.width == (60 if setting else PIPED_WIDTH)
+
+
+@pytest.mark.parametrize(("answer", "launched"), [("yes", True), ("no", False)])
+def test_a_timer_that_brings_the_skill_back_asks_first(
+    console: Callable[..., tuple[Console, io.StringIO]], replies: list[Reply],
+    timers_api: TimersApiStandIn, clock: FakeClock, answer: str, launched: bool,
+) -> None:
+    """When a compress timer goes off the console asks, as Alexa would, whether to continue
+    with the skill (its name in place of Alexa's placeholder); yes opens a new session with
+    the timer's task, on the question after the compress; no opens nothing."""
+    chat_, out = console()
+    type_in(chat_, "open cramp coach\nnext\nnext\nno\nnext\nyes")
+    chat_.alexa.end_session("EXCEEDED_MAX_REPROMPTS")
+    clock.advance(minutes=15)
+    timers_api.clock.now_s = clock.now.timestamp()  # type: ignore[attr-defined]
+    timers_api.on_fire = chat_.announce
+    [fired] = timers_api.fire_due()
+    assert fired.task is not None
+    shown = out.getvalue().splitlines()
+    asked = [line for line in shown if line.startswith(TIMER.label)]
+    assert asked and chat_.name in " ".join(shown[shown.index(asked[-1]):])
+    assert CONTINUE_WITH_SKILL_NAME not in out.getvalue()
+    before = len(replies)
+    type_in(chat_, answer)
+    if launched:
+        back = replies[before]
+        assert back.keys[-1] == "cold/gone_ask" and back.state["pending"] == "cramp_gone"
+    else:
+        assert len(replies) == before and not chat_.alexa.in_session
+    assert chat_.confirming is None
+
+
+def test_a_device_without_launch_task_only_announces(
+    console: Callable[..., tuple[Console, io.StringIO]], timers_api: TimersApiStandIn,
+    clock: FakeClock,
+) -> None:
+    """`--no-launch-task` plays a device that refuses LAUNCH_TASK: the skill's timer falls back
+    to announcing, and the console shows the announcement and asks nothing."""
+    assert parser().parse_args(["chat", "--no-launch-task"]).no_launch_task
+    timers_api.launch_task = False
+    chat_, out = console()
+    type_in(chat_, "open cramp coach\nnext\nnext\nno\nnext\nyes")
+    clock.advance(minutes=15)
+    timers_api.clock.now_s = clock.now.timestamp()  # type: ignore[attr-defined]
+    timers_api.on_fire = chat_.announce
+    [fired] = timers_api.fire_due()
+    assert fired.task is None and chat_.confirming is None
+    voice = Voice("en-US", State(), load_routine())
+    shown = " ".join(out.getvalue().split())
+    assert f"{fired.label}: {voice.text('timer/announce', purpose='cold')}" in shown
 
 
 # --- understanding typed words ----------------------------------------------------------------

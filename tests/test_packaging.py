@@ -62,10 +62,11 @@ SHIPPED_MODULES = frozenset({
     "lambda_function",
     "skill", "skill.app", "skill.conversation", "skill.http_client", "skill.memory",
     "skill.permissions", "skill.request_verification", "skill.response", "skill.screen",
-    "skill.settings", "skill.speech", "skill.timers", "skill.web",
+    "skill.settings", "skill.speech", "skill.tasks", "skill.timers", "skill.web",
     "skill.handlers", "skill.handlers.answers", "skill.handlers.base", "skill.handlers.fallback",
-    "skill.handlers.info", "skill.handlers.navigation", "skill.handlers.safety",
-    "skill.handlers.session", "skill.handlers.situations", "skill.handlers.timers",
+    "skill.handlers.info", "skill.handlers.name_free", "skill.handlers.navigation",
+    "skill.handlers.safety", "skill.handlers.session", "skill.handlers.situations",
+    "skill.handlers.timers", "skill.handlers.touch",
     "skill.routine", "skill.routine.events", "skill.routine.flow", "skill.routine.outcome",
     "skill.routine.questions", "skill.routine.state", "skill.routine.steps",
     "skill.routine.timing", "skill.routine.turn",
@@ -204,6 +205,20 @@ def test_ask_resources_points_at_the_built_skill_package(tmp_path: Path) -> None
     assert set(profile) == {"skillMetadata"}
 
 
+def test_the_skill_package_carries_the_task_definitions(tmp_path: Path) -> None:
+    """dist/skill-package/tasks/ holds each task file as it is, beside skill.json, which
+    declares them (the timers' ResumeRecovery task)."""
+    written = build_skill_package(PROJECT_ROOT, tmp_path)
+    package = tmp_path / "skill-package"
+    declared = json.loads((package / "skill.json").read_text(encoding="utf-8"))[
+        "manifest"]["apis"]["custom"]["tasks"]
+    sources = sorted((PROJECT_ROOT / "tasks").glob("*.json"))
+    assert {f"{t['name']}.{t['version']}.json" for t in declared} == {p.name for p in sources}
+    for source in sources:
+        copied = package / "tasks" / source.name
+        assert copied in written and copied.read_bytes() == source.read_bytes()
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The real project packaged once into a temporary dist/ (pip and PyPI: the slow part)."""
@@ -238,6 +253,8 @@ class TestSlowLambdaZip:
         """skill-package/ holds skill.json and interactionModels/custom/<locale>.json."""
         package = built["dist"] / "skill-package"
         assert json.loads((package / "skill.json").read_text())["manifest"]
+        assert sorted(p.name for p in (package / "tasks").iterdir()) == sorted(
+            p.name for p in (PROJECT_ROOT / "tasks").glob("*.json"))
         for locale, source in model_files(PROJECT_ROOT).items():
             copied = package / "interactionModels" / "custom" / f"{locale}.json"
             assert copied.read_bytes() == source.read_bytes()

@@ -408,6 +408,10 @@ def check_answer(envelope: dict[str, Any], raw: dict[str, Any], outcome: Outcome
             assert state.to_dict() == attributes[STATE_KEY]
     if request["type"] in ("SessionEndedRequest", "System.ExceptionEncountered"):
         return  # Alexa takes no speech for these
+    if request["type"] == "CanFulfillIntentRequest":
+        # Only an answer to "could you take this?": no turn of the routine at all.
+        assert outcome is None, "asking whether the skill can fulfil a request took a turn"
+        return
     speech = to_text(raw["response"]["outputSpeech"]["ssml"])
     assert speech, "the skill must say something"
     assert outcome is not None, "the answer did not come from the routine"

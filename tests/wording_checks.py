@@ -38,6 +38,7 @@ from skill.routine import (
     load_routine,
 )
 from skill.speech import Voice, template_dirs, to_text
+from skill.timers import CONTINUE_WITH_SKILL_NAME
 from tests.conftest import LOCALES
 
 ROUTINE = load_routine()
@@ -146,6 +147,9 @@ ARGS: Mapping[str, list[dict[str, Any]]] = {
     "screen/progress": [{"number": 1}],
     "timer/label": [{"purpose": p, "round": r} for p in PURPOSES for r in (1, 2)],
     "timer/announce": [{"purpose": p} for p in PURPOSES],
+    # A timer's "continue with ...?" (skill/conversation.py): the skill's name is Alexa's
+    # placeholder, filled in by Alexa.
+    "timer/confirm": [{"purpose": p, "skill": CONTINUE_WITH_SKILL_NAME} for p in PURPOSES],
 }
 
 

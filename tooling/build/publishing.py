@@ -8,6 +8,7 @@ below read the raw JSON and cover Amazon's rules that the library lets through.
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 import json
@@ -22,9 +23,10 @@ from typing import Any
 
 from ask_sdk_model_runtime.serializer import DefaultSerializer
 from ask_smapi_model.v1.skill.interaction_model import InteractionModelData
-from ask_smapi_model.v1.skill.manifest import SkillManifestEnvelope
+from ask_smapi_model.v1.skill.manifest import Interface, InterfaceType, SkillManifestEnvelope
 
 from skill.permissions import TIMERS_SCOPE
+from skill.tasks import TASK_NAME, TASK_VERSION
 from tooling.standins.nlu import normalize, normalize_sample
 
 # The permission skill.json must declare when the skill sets timers (one name for the scope).
@@ -36,8 +38,19 @@ MODELS_DIR = "interaction_models"
 TEMPLATES_DIR = Path("skill") / "templates"
 PACKAGE_DIR = "skill"
 LAMBDA_ENTRY = Path("lambda") / "lambda_function.py"
+TASKS_DIR = "tasks"  # custom task definitions, copied into the skill package as they are
 
 APL_INTERFACE = "ALEXA_PRESENTATION_APL"
+CAN_FULFILL_INTERFACE = "CAN_FULFILL_INTENT_REQUEST"
+
+# Amazon's rules for a custom task ("Implement Custom Tasks in Your Skill"): a file
+# tasks/<Name>.<Version>.json per task, OpenAPI 3, one path /<Name> with POST only,
+# application/json bodies only, references inside the file only, a positive whole version.
+TASK_NAME_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+TASK_VERSION_PATTERN = re.compile(r"[1-9][0-9]*")
+TASK_ACCESS_SCOPES = frozenset({"public", "vendor-private"})
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+JSON_MEDIA = "application/json"
 
 REQUIRED_INTENTS = (
     "AMAZON.CancelIntent",
@@ -115,6 +128,8 @@ class Features:
 
     uses_timers: bool
     uses_apl: bool
+    uses_launch_task: bool = False  # a timer's end launches the skill's task
+    uses_can_fulfill: bool = False  # answers CanFulfillIntentRequest (name-free starts)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -467,9 +482,9 @@ def _spoken_twice(owners: set[tuple[str, str]]) -> bool:
 
 
 def check_manifest(manifest: Any, *, uses_timers: bool = False, uses_apl: bool = False,
-                   where: str = MANIFEST_FILE) -> list[str]:
+                   uses_can_fulfill: bool = False, where: str = MANIFEST_FILE) -> list[str]:
     """All problems with skill.json on its own (the cross-file checks are separate)."""
-    problems = _deserialize(manifest, SkillManifestEnvelope, where)
+    problems = _deserialize(_representable(manifest), SkillManifestEnvelope, where)
     if problems:
         return problems
     body = _dict(_dict(manifest).get("manifest"))
@@ -521,7 +536,150 @@ def check_manifest(manifest: Any, *, uses_timers: bool = False, uses_apl: bool =
     if uses_apl and APL_INTERFACE not in interfaces:
         problems.append(f"{where}: the skill renders APL but apis.custom.interfaces lacks "
                         f"{APL_INTERFACE}")
+    if uses_can_fulfill and CAN_FULFILL_INTERFACE not in interfaces:
+        problems.append(f"{where}: the skill answers CanFulfillIntentRequest but "
+                        f"apis.custom.interfaces lacks {CAN_FULFILL_INTERFACE}")
     return problems
+
+
+# --- custom tasks -------------------------------------------------------------------------
+
+
+def declared_tasks(manifest: Any) -> list[tuple[Any, Any]]:
+    """(name, version) of each task skill.json declares (manifest.apis.custom.tasks)."""
+    custom = _dict(_dict(_dict(_dict(manifest).get("manifest")).get("apis")).get("custom"))
+    return [(_dict(t).get("name"), _dict(t).get("version")) for t in _list(custom.get("tasks"))]
+
+
+def task_file_name(name: str, version: str) -> str:
+    """Where a task is defined in the skill package, under tasks/."""
+    return f"{name}.{version}.json"
+
+
+def check_task_definition(definition: Any, name: str, version: str,
+                          where: str = TASKS_DIR) -> list[str]:
+    """Problems with one task definition file under Amazon's rules for custom tasks."""
+    at = f"{where}/{task_file_name(name, version)}"
+    if not isinstance(definition, dict):
+        return [f"{at}: a task definition is a JSON object (OpenAPI 3)"]
+    problems = []
+    openapi = definition.get("openapi")
+    if not isinstance(openapi, str) or not re.fullmatch(r"3\.\d+\.\d+", openapi):
+        problems.append(f"{at}: 'openapi' must be an OpenAPI 3 version such as \"3.0.0\"")
+    info = _dict(definition.get("info"))
+    if not isinstance(info.get("title"), str) or not info["title"].strip():
+        problems.append(f"{at}: info.title is missing")
+    if info.get("version") != version:
+        problems.append(f"{at}: info.version must be {version!r}, the version in its name")
+    scope = info.get("x-amzn-alexa-access-scope", "vendor-private")
+    if scope not in TASK_ACCESS_SCOPES:
+        problems.append(f"{at}: info.x-amzn-alexa-access-scope must be one of "
+                        f"{sorted(TASK_ACCESS_SCOPES)}")
+    paths = _dict(definition.get("paths"))
+    if list(paths) != [f"/{name}"]:
+        problems.append(f"{at}: 'paths' must hold exactly one path, /{name} (found "
+                        f"{sorted(paths) or 'none'})")
+    item = _dict(paths.get(f"/{name}"))
+    others = sorted(m for m in HTTP_METHODS if m in item and m != "post")
+    if others:
+        problems.append(f"{at}: /{name} may have only a post operation, not {others}")
+    post = item.get("post")
+    if not isinstance(post, dict):
+        problems.append(f"{at}: /{name} needs a post operation (the task's payload)")
+        post = {}
+    body = post.get("requestBody")
+    if body is not None:
+        problems += _json_only(_dict(body).get("content"), f"{at}: the requestBody")
+    responses = post.get("responses")
+    if not isinstance(responses, dict) or not responses:
+        problems.append(f"{at}: the post operation needs its responses")
+    for status, answer in sorted(_dict(responses).items()):
+        if "content" in _dict(answer):
+            problems += _json_only(_dict(answer)["content"], f"{at}: response {status}")
+    for ref in sorted(set(_refs(definition))):
+        if not ref.startswith("#/") or _resolve(definition, ref) is None:
+            problems.append(f"{at}: $ref {ref!r} must point inside the file (only inline "
+                            f"references are allowed)")
+    return problems
+
+
+def _json_only(content: Any, what: str) -> list[str]:
+    if not isinstance(content, dict) or list(content) != [JSON_MEDIA]:
+        return [f"{what} may only be {JSON_MEDIA}"]
+    return []
+
+
+def _refs(data: Any) -> Iterable[str]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key == "$ref":
+                yield str(value)
+            else:
+                yield from _refs(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _refs(value)
+
+
+def _resolve(document: Any, ref: str) -> Any:
+    target = document
+    for part in ref[2:].split("/"):
+        if not isinstance(target, dict) or part not in target:
+            return None
+        target = target[part]
+    return target
+
+
+def check_tasks(manifest: Any, task_files: Mapping[str, Any], *, uses_launch_task: bool = False,
+                where: str = MANIFEST_FILE) -> list[str]:
+    """skill.json's tasks and the files under tasks/ agree, and each definition is valid.
+
+    `task_files`: {file name: parsed JSON (None if it did not load)}. `uses_launch_task`: the
+    skill's timers launch skill.tasks' task, which must then be declared."""
+    problems = []
+    declared: set[tuple[str, str]] = set()
+    for name, version in declared_tasks(manifest):
+        at = f"{where}: apis.custom.tasks entry {name!r} version {version!r}"
+        if not isinstance(name, str) or not TASK_NAME_PATTERN.fullmatch(name):
+            problems.append(f"{at}: the name must be letters and digits, starting with a letter")
+            continue
+        if not isinstance(version, str) or not TASK_VERSION_PATTERN.fullmatch(version):
+            problems.append(f"{at}: the version must be a positive whole number, as a string")
+            continue
+        if (name, version) in declared:
+            problems.append(f"{at} is declared twice")
+        declared.add((name, version))
+        file_name = task_file_name(name, version)
+        if file_name not in task_files:
+            problems.append(f"{at}: {TASKS_DIR}/{file_name} is missing")
+        elif task_files[file_name] is not None:
+            problems += check_task_definition(task_files[file_name], name, version)
+    named = {task_file_name(n, v) for n, v in declared}
+    problems += [f"{TASKS_DIR}/{f}: not declared in {where} apis.custom.tasks"
+                 for f in sorted(set(task_files) - named)]
+    if uses_launch_task and (TASK_NAME, TASK_VERSION) not in declared:
+        problems.append(f"{where}: the skill's timers launch the task {TASK_NAME} version "
+                        f"{TASK_VERSION}, which apis.custom.tasks does not declare")
+    return problems
+
+
+def _representable(manifest: Any) -> Any:
+    """skill.json without the interfaces ask-smapi-model lists as valid types
+    (InterfaceType) but cannot deserialize (Interface has no class for them, e.g.
+    CAN_FULFILL_INTENT_REQUEST): the library's gap is not the manifest's fault. Any other
+    interface type still fails."""
+    custom = _dict(_dict(_dict(_dict(manifest).get("manifest")).get("apis")).get("custom"))
+    interfaces = custom.get("interfaces")
+    if not isinstance(interfaces, list):
+        return manifest
+    known = set(Interface.discriminator_value_class_map)
+    gap = {t.value for t in InterfaceType} - known
+    kept = [i for i in interfaces if _dict(i).get("type") not in gap]
+    if len(kept) == len(interfaces):
+        return manifest
+    copied = copy.deepcopy(manifest)
+    copied["manifest"]["apis"]["custom"]["interfaces"] = kept
+    return copied
 
 
 def manifest_locales(manifest: Any) -> list[str]:
@@ -596,9 +754,14 @@ def check_locales(manifest: Any, model_locales: Iterable[str], templates_dir: Pa
 
 
 def validate_skill(manifest: Any, models: Mapping[str, Any], templates_dir: Path, *,
-                   uses_timers: bool = False, uses_apl: bool = False) -> list[str]:
-    """Every check over parsed skill.json and models ({locale: model JSON})."""
-    problems = check_manifest(manifest, uses_timers=uses_timers, uses_apl=uses_apl)
+                   uses_timers: bool = False, uses_apl: bool = False,
+                   task_files: Mapping[str, Any] | None = None, uses_launch_task: bool = False,
+                   uses_can_fulfill: bool = False) -> list[str]:
+    """Every check over parsed skill.json, models ({locale: model JSON}) and task files
+    ({file name: task JSON})."""
+    problems = check_manifest(manifest, uses_timers=uses_timers, uses_apl=uses_apl,
+                              uses_can_fulfill=uses_can_fulfill)
+    problems += check_tasks(manifest, task_files or {}, uses_launch_task=uses_launch_task)
     for locale, model in sorted(models.items()):
         if model is not None:  # None: the file did not load, which is reported already
             problems += check_interaction_model(model, where=f"{MODELS_DIR}/{locale}.json")
@@ -627,6 +790,8 @@ def detect_features(root: Path) -> Features:
     return Features(
         uses_timers="timer_management" in source or TIMERS_SCOPE in source,
         uses_apl="RenderDocumentDirective" in source or "presentation.apl" in source,
+        uses_launch_task="LaunchTaskOperation" in source,
+        uses_can_fulfill="CanFulfillIntentRequest" in source,
     )
 
 
@@ -645,8 +810,14 @@ def model_files(root: Path) -> dict[str, Path]:
     return {path.stem: path for path in sorted((root / MODELS_DIR).glob("*.json"))}
 
 
+def task_files(root: Path) -> dict[str, Path]:
+    """{file name: path} for every task definition in the project."""
+    return {path.name: path for path in sorted((root / TASKS_DIR).glob("*.json"))}
+
+
 def validate_project(root: Path | None = None, *, uses_timers: bool | None = None,
-                     uses_apl: bool | None = None) -> list[str]:
+                     uses_apl: bool | None = None, uses_launch_task: bool | None = None,
+                     uses_can_fulfill: bool | None = None) -> list[str]:
     """Every check over the files in a project checkout; a flag left None is detected from code."""
     root = PROJECT_ROOT if root is None else Path(root)
     features = detect_features(root)
@@ -656,6 +827,11 @@ def validate_project(root: Path | None = None, *, uses_timers: bool | None = Non
         model, load_problems = load_json(path)
         problems += [f"{MODELS_DIR}/{p}" for p in load_problems]
         models[locale] = model
+    tasks: dict[str, Any] = {}
+    for name, path in task_files(root).items():
+        definition, load_problems = load_json(path)
+        problems += [f"{TASKS_DIR}/{p}" for p in load_problems]
+        tasks[name] = definition
     if manifest is None:
         return problems
     if not models:
@@ -664,6 +840,11 @@ def validate_project(root: Path | None = None, *, uses_timers: bool | None = Non
         manifest, models, root / TEMPLATES_DIR,
         uses_timers=features.uses_timers if uses_timers is None else uses_timers,
         uses_apl=features.uses_apl if uses_apl is None else uses_apl,
+        task_files=tasks,
+        uses_launch_task=(features.uses_launch_task if uses_launch_task is None
+                          else uses_launch_task),
+        uses_can_fulfill=(features.uses_can_fulfill if uses_can_fulfill is None
+                          else uses_can_fulfill),
     )
 
 

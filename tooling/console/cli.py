@@ -16,13 +16,26 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
+from skill.timers import CONTINUE_WITH_SKILL_NAME
 from tooling.standins.alexa import Alexa, Device, Reply, Send
 from tooling.standins.nlu import Understanding, Understood
 from tooling.standins.timers_api import StandInTimer, TimersApiStandIn
 
 CONSOLE_TOKEN = "cramp-coach-console"
+MANIFEST = Path(__file__).resolve().parents[2] / "skill.json"
+
+
+def skill_name(locale: str, manifest: Path = MANIFEST) -> str:
+    """The skill's name in a locale, as Alexa says it in a timer's "continue with ...?"."""
+    try:
+        locales = json.loads(manifest.read_text(encoding="utf-8"))["manifest"][
+            "publishingInformation"]["locales"]
+        return str(locales.get(locale, locales.get("en-US"))["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return "Cramp Coach"
 
 
 def local_transport() -> Send:
@@ -138,18 +151,23 @@ class Console:
 
     Alexa's Timers API runs as a local stand-in, so timers really count down while the
     console waits and their announcements print when they go off. When the skill asks for
-    the timers permission, the next line answers Alexa's own question (yes or no).
+    the timers permission, the next line answers Alexa's own question (yes or no). A timer
+    that brings the skill back (LAUNCH_TASK) asks, as Alexa would, whether to continue with
+    the skill: the next line answers, and yes opens the skill with the timer's task.
     """
 
     def __init__(self, alexa: Alexa, understanding: Understanding, out: TextIO,
-                 timers_api: TimersApiStandIn | None = None, look: Look | None = None) -> None:
+                 timers_api: TimersApiStandIn | None = None, look: Look | None = None,
+                 name: str = "Cramp Coach") -> None:
         self.alexa = alexa
         self.understanding = understanding
         self.out = out
         self.timers_api = timers_api
         self.look = look or Look.for_stream(out)
+        self.name = name
         self.silences = 0
         self.asking_permission = False
+        self.confirming: dict[str, Any] | None = None  # a gone-off timer's task, asked about
         self._lock = threading.Lock()
 
     def hear(self, line: str) -> None:
@@ -157,6 +175,10 @@ class Console:
         if self.asking_permission:
             self.asking_permission = False
             self.show(self._permission_answer(heard))
+            return
+        with self._lock:
+            task, self.confirming = self.confirming, None
+        if task is not None and self._continue_answer(heard, task):
             return
         if heard.kind == "silence":
             self._silence()
@@ -174,8 +196,29 @@ class Console:
         return self.alexa.permission_answer(answer)
 
     def announce(self, timer: StandInTimer, text: str) -> None:
-        """A timer went off on the (stand-in) device."""
+        """A timer went off on the (stand-in) device: it speaks, or it asks whether to
+        continue with the skill (the placeholder is the skill's name, as Alexa says it)."""
+        if timer.task is not None:
+            text = text.replace(CONTINUE_WITH_SKILL_NAME, self.name)
+            with self._lock:
+                self.confirming = timer.task
         self.print("", *self.look.lines(TIMER, f"{timer.label}: {text}"))
+
+    def _continue_answer(self, heard: Understood, task: dict[str, Any]) -> bool:
+        """The answer to a timer's "continue with Cramp Coach?": yes launches the skill with
+        the timer's task (a new session); no ends it there. Anything else leaves the question
+        unanswered and is heard as usual: False."""
+        if heard.intent == "AMAZON.YesIntent":
+            if self.alexa.in_session:
+                self.alexa.end_session("USER_INITIATED")
+            self.say(NOTE, f"(a new session: Alexa opens {self.name} with the timer's task)")
+            self.silences = 0
+            self.show(self.alexa.launch(task=task))
+            return True
+        if heard.intent == "AMAZON.NoIntent":
+            self.say(NOTE, "(Alexa lets the timer go: nothing more happens)")
+            return True
+        return False
 
     def _dispatch(self, heard: Understood) -> Reply:
         if heard.kind == "launch":
@@ -256,13 +299,15 @@ def chat(args: argparse.Namespace, stdin: TextIO = sys.stdin, out: TextIO = sys.
     seconds_per_minute = 1.0 if args.fast else 60.0
     granted = {CONSOLE_TOKEN} if args.timers_allowed else set()
     with TimersApiStandIn(tokens=granted, locale=args.locale,
-                          seconds_per_minute=seconds_per_minute) as api:
+                          seconds_per_minute=seconds_per_minute,
+                          launch_task=not args.no_launch_task) as api:
         device = Device.of_kind(args.device, api_endpoint=api.url,
                                 api_access_token=CONSOLE_TOKEN)
         # The skill reads time from request timestamps: give it the stand-in's (sped-up) clock.
         alexa = Alexa(send, locale=args.locale, device=device,
                       clock=lambda: datetime.fromtimestamp(api.clock.now(), UTC))
-        console = Console(alexa, Understanding.for_locale(args.locale), out, api)
+        console = Console(alexa, Understanding.for_locale(args.locale), out, api,
+                          name=skill_name(args.locale))
         api.on_fire = console.announce
         _talk(console, stdin, out, fast=args.fast)
         if console.alexa.in_session:
@@ -343,6 +388,9 @@ def parser() -> argparse.ArgumentParser:
     talk.add_argument("--verbose", action="store_true", help="show the skill's logs")
     talk.add_argument("--timers-allowed", action="store_true",
                       help="start with the timers permission granted (else Alexa asks)")
+    talk.add_argument("--no-launch-task", action="store_true",
+                      help="a device without timers that bring the skill back (LAUNCH_TASK): "
+                           "its timers only announce")
     talk.set_defaults(run=chat)
     web = commands.add_parser("serve", help="serve the skill to Alexa over HTTP (flask-ask-sdk)")
     web.add_argument("--host", default="127.0.0.1")

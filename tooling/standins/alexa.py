@@ -155,9 +155,30 @@ class Alexa:
     def in_session(self) -> bool:
         return self.session_id is not None
 
-    def launch(self) -> Reply:
+    def launch(self, task: Any = None) -> Reply:
+        """"Open cramp coach"; with a `task` ({name, version, input}), the launch a timer's
+        "continue with Cramp Coach?" answered yes sends (tests may send any JSON there).
+        Always a new session."""
         self.session_id = None
-        return self._send({"type": "LaunchRequest"})
+        request: dict[str, Any] = {"type": "LaunchRequest"}
+        if task is not None:
+            request["task"] = task
+        return self._send(request)
+
+    def can_fulfill(self, name: str, slots: Mapping[str, Slot | str] | None = None) -> Reply:
+        """A CanFulfillIntentRequest: could the skill answer this request, named by no one?
+        Alexa asks it outside any session of the user's: the session in progress, if any, is
+        neither sent nor changed."""
+        session, attributes, last = self.session_id, self.attributes, self.last
+        self.session_id = None
+        try:
+            return self._send({
+                "type": "CanFulfillIntentRequest",
+                "intent": {"name": name, "confirmationStatus": "NONE",
+                           "slots": _slots(slots or {})},
+            }, keep=False)
+        finally:
+            self.session_id, self.attributes, self.last = session, attributes, last
 
     def intent(self, name: str, slots: Mapping[str, Slot | str] | None = None) -> Reply:
         """An IntentRequest; outside a session it opens one, as a one-shot request would."""
@@ -193,7 +214,9 @@ class Alexa:
             "token": PERMISSION_TOKEN,
         })
 
-    def _send(self, request: dict[str, Any]) -> Reply:
+    def _send(self, request: dict[str, Any], *, keep: bool = True) -> Reply:
+        """Send one request in the session (a new one if none is open); `keep=False`: the
+        reply changes nothing Alexa holds (CanFulfillIntentRequest)."""
         new = self.session_id is None
         if new:
             self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
@@ -216,6 +239,8 @@ class Alexa:
         # Through JSON both ways, as on the wire.
         raw = json.loads(json.dumps(self.send(json.loads(json.dumps(envelope)))))
         reply = Reply(raw, self.outcome_of(request["requestId"]) if self.outcome_of else None)
+        if not keep:
+            return reply
         self.last = reply
         if request["type"] == "SessionEndedRequest":
             return reply

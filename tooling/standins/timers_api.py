@@ -6,6 +6,14 @@ characters, announcement text for the device's locale, at most ten timers. Timer
 down on a clock and fire: the timer is removed and `on_fire(timer, announcement)` is
 called. Faults can be injected: a status code, a hang, a dropped connection.
 
+A LAUNCH_TASK timer (the timer's end asks "continue with <skill>?" and a yes launches the
+skill with a task) is checked as Alexa would: the task is one the skill declares in skill.json
+(named "<skill id>.<task>", its version), its input fits the task file's schema
+(tasks/<task>.<version>.json), and the question is in the device's locale and holds the
+skill's name placeholder. `launch_task=False` plays a device or locale without LAUNCH_TASK: such
+a timer is refused with a 400. A fired LAUNCH_TASK timer carries its `task`; its announcement is
+the question.
+
 Connections are kept alive, as the real API's are (HTTP/1.1): `connections` counts the TCP
 connections accepted, and `close_connections()` closes the open ones from the server's side,
 as a server does with connections left idle too long.
@@ -30,11 +38,13 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -42,16 +52,19 @@ from ask_sdk_model.services import ApiClient, ApiClientRequest, ApiClientRespons
 
 from skill.http_client import ApiClientError, error_body_for_sdk, is_loopback_host
 from skill.timers import (
+    CONTINUE_WITH_SKILL_NAME,
     MAX_DURATION_S,
     MAX_LABEL_CHARS,
     MAX_TIMERS,
     format_iso_duration,
     parse_iso_duration,
 )
+from tooling.standins.alexa import APPLICATION_ID
 
 log = logging.getLogger(__name__)
 
 BASE_PATH = "/v1/alerts/timers"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _DEFAULT_CODES = {
     400: "INVALID_REQUEST",
@@ -119,8 +132,11 @@ class StandInTimer:
     updated: float
     trigger_at: float | None  # when ON
     remaining_when_paused: float | None  # when PAUSED
-    announcement: str  # the text for the stand-in's locale; "" for NOTIFY_ONLY
+    announcement: str  # the text for the stand-in's locale ("" for NOTIFY_ONLY); LAUNCH_TASK:
+    # the question asked, with the skill's name placeholder
     request: dict[str, Any] = field(repr=False)
+    task: dict[str, Any] | None = None  # LAUNCH_TASK: the task a yes launches (name, version,
+    # input), as the skill gave it
 
     def remaining(self, now: float) -> float:
         if self.status == "PAUSED":
@@ -186,6 +202,10 @@ class TimersApiStandIn:
         seconds_per_minute < 60.
     personal_timers: timers the user set by voice, which count against the limit of ten.
     ssl_context: serve https with this server context (to test certificate checks).
+    skill_id: the skill whose timers these are (a LAUNCH_TASK task is named after it).
+    tasks: {(task name, version): the input's JSON schema} the skill declares; by default
+        the project's skill.json and tasks/ files.
+    launch_task: whether the device takes LAUNCH_TASK timers (False: refused with a 400).
     """
 
     def __init__(
@@ -201,6 +221,9 @@ class TimersApiStandIn:
         personal_timers: int = 0,
         poll_interval_s: float = 0.02,
         ssl_context: ssl.SSLContext | None = None,
+        skill_id: str = APPLICATION_ID,
+        tasks: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+        launch_task: bool = True,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the stand-in speaks plain http, so it listens on loopback only")
@@ -210,6 +233,9 @@ class TimersApiStandIn:
         self.clock: Clock = clock or ScaledClock(seconds_per_minute)
         self.on_fire = on_fire
         self.personal_timers = personal_timers
+        self.skill_id = skill_id
+        self.tasks = declared_tasks() if tasks is None else tasks
+        self.launch_task = launch_task
         self.requests: list[RecordedRequest] = []
         self.fired: list[tuple[StandInTimer, str]] = []
         self._allowed: set[str] | None = set(tokens) if tokens is not None else None
@@ -501,7 +527,9 @@ class TimersApiStandIn:
                 "INVALID_REQUEST",
                 "triggeringBehavior.notificationConfig.playAudible must be a boolean.",
             )
-        announcement = self._announcement(_get(body, "triggeringBehavior", "operation"))
+        operation = _get(body, "triggeringBehavior", "operation")
+        task = self._task(operation)
+        announcement = self._announcement(operation)
 
         with self._lock:
             if label is not None and any(t.label == label for t in self._timers.values()):
@@ -521,6 +549,7 @@ class TimersApiStandIn:
                 remaining_when_paused=None,
                 announcement=announcement,
                 request=body,
+                task=task,
             )
             self._timers[timer.id] = timer
             return timer.to_json()
@@ -529,11 +558,13 @@ class TimersApiStandIn:
         kind = operation.get("type") if isinstance(operation, dict) else None
         if kind == "NOTIFY_ONLY":
             return ""
+        if kind == "LAUNCH_TASK":
+            return self._confirmation(operation)
         if kind != "ANNOUNCE":
             raise _ApiError(
                 400,
                 "INVALID_REQUEST",
-                f"The stand-in supports ANNOUNCE and NOTIFY_ONLY, not {kind!r}.",
+                f"The stand-in supports ANNOUNCE, LAUNCH_TASK and NOTIFY_ONLY, not {kind!r}.",
             )
         entries = operation.get("textToAnnounce")
         for entry in entries if isinstance(entries, list) else []:
@@ -545,6 +576,99 @@ class TimersApiStandIn:
             ):
                 return str(entry["text"])
         raise _ApiError(400, "ANNOUNCEMENT_MISSING", f"No textToAnnounce for {self.locale}.")
+
+
+    def _task(self, operation: Any) -> dict[str, Any] | None:
+        """A LAUNCH_TASK operation's task, checked; None for the other operations."""
+        if not isinstance(operation, dict) or operation.get("type") != "LAUNCH_TASK":
+            return None
+        if not self.launch_task:
+            raise _ApiError(400, "INVALID_REQUEST",
+                            "LAUNCH_TASK is not supported on this device or in this locale.")
+        task = operation.get("task")
+        if not isinstance(task, dict):
+            raise _ApiError(400, "INVALID_REQUEST", "A LAUNCH_TASK operation needs a task.")
+        name, version, given = task.get("name"), task.get("version"), task.get("input", {})
+        prefix = f"{self.skill_id}."
+        bare = name[len(prefix):] if isinstance(name, str) and name.startswith(prefix) else None
+        schema = self.tasks.get((bare, version)) if isinstance(version, str) and bare else None
+        if schema is None:
+            raise _ApiError(400, "INVALID_REQUEST",
+                            f"No task {name!r} version {version!r} declared by {self.skill_id}.")
+        problems = schema_problems(given, schema)
+        if problems:
+            raise _ApiError(400, "INVALID_REQUEST", "Task input: " + "; ".join(problems))
+        return {"name": name, "version": version, "input": given}
+
+    def _confirmation(self, operation: dict[str, Any]) -> str:
+        entries = operation.get("textToConfirm")
+        for entry in entries if isinstance(entries, list) else []:
+            if (
+                isinstance(entry, dict)
+                and str(entry.get("locale", "")).lower() == self.locale.lower()
+                and isinstance(entry.get("text"), str)
+                and CONTINUE_WITH_SKILL_NAME in entry["text"]
+            ):
+                return str(entry["text"])
+        raise _ApiError(400, "INVALID_REQUEST", f"No textToConfirm for {self.locale} naming "
+                                                f"{CONTINUE_WITH_SKILL_NAME}.")
+
+
+@cache
+def _project_tasks(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    manifest = json.loads((root / "skill.json").read_text(encoding="utf-8"))
+    declared = _get(manifest, "manifest", "apis", "custom", "tasks")
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in declared if isinstance(declared, list) else []:
+        name, version = _get(entry, "name"), _get(entry, "version")
+        path = root / "tasks" / f"{name}.{version}.json"
+        if not isinstance(name, str) or not isinstance(version, str) or not path.is_file():
+            continue
+        definition = json.loads(path.read_text(encoding="utf-8"))
+        schema = _get(definition, "paths", f"/{name}", "post", "requestBody", "content",
+                      "application/json", "schema")
+        found[(name, version)] = schema if isinstance(schema, dict) else {}
+    return found
+
+
+def declared_tasks(root: Path = PROJECT_ROOT) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(name, version): input schema} of the tasks the project's skill.json declares."""
+    return dict(_project_tasks(root))
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
+    "number": (int, float), "boolean": (bool,),
+}
+
+
+def schema_problems(value: Any, schema: Mapping[str, Any], at: str = "input") -> list[str]:
+    """Where `value` breaks an OpenAPI schema: the keywords task inputs use (type, enum,
+    minimum, maximum, properties, required, additionalProperties), nothing more."""
+    kind = schema.get("type")
+    wanted = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
+    if wanted is not None and (not isinstance(value, wanted)
+                               or (kind != "boolean" and isinstance(value, bool))):
+        return [f"{at} is not of type {kind}"]
+    problems = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{at} is not one of {schema['enum']}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            problems.append(f"{at} is below {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            problems.append(f"{at} is above {schema['maximum']}")
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        for key in schema.get("required") or []:
+            if key not in value:
+                problems.append(f"{at}.{key} is missing")
+        for key, item in value.items():
+            if key in properties:
+                problems += schema_problems(item, properties[key], f"{at}.{key}")
+            elif schema.get("additionalProperties") is False:
+                problems.append(f"{at}.{key} is not expected")
+    return problems
 
 
 class _Server(ThreadingHTTPServer):

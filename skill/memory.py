@@ -96,6 +96,10 @@ def _check_json(value: Any, where: str = "attributes") -> None:
     raise TypeError(f"{where} is a {type(value).__name__}, not a JSON value")
 
 
+# Versions count saves; 2**53 is where JSON numbers stop being exact integers.
+MAX_VERSION = 2**53
+
+
 def _expected_version(attributes: Any) -> int | None:
     """Return the version the caller read (None: no record yet), or raise StoreError."""
     if not isinstance(attributes, dict):
@@ -103,8 +107,10 @@ def _expected_version(attributes: Any) -> int | None:
     version = attributes.get(VERSION_KEY)
     if version is None:
         return None
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise StoreError(f"{VERSION_KEY} must be a positive integer")
+    if isinstance(version, bool) or not isinstance(version, int) or not 1 <= version < MAX_VERSION:
+        # A session attribute can be tampered with: a version no store ever wrote (one that
+        # would overflow SQLite's integers on its next save, say) is refused, not saved.
+        raise StoreError(f"{VERSION_KEY} must be a positive integer below {MAX_VERSION}")
     return version
 
 

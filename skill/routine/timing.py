@@ -172,8 +172,10 @@ def permission(t: Turn) -> Outcome:
         return t.say_current()
     purpose, minutes = s.wanted_purpose, s.wanted_minutes
     if t.event.value == "accepted":
+        # A wait timer times the round that comes next (as the wait offer's own timer does).
+        round_ = s.cold_round + 1 if purpose is Purpose.WAIT else s.cold_round
         return Outcome(evolve(s, wanted_purpose=None, wanted_minutes=0), (), Line("prompt/step"),
-                       effects=(SetTimer(purpose, minutes, s.cold_round),))
+                       effects=(SetTimer(purpose, minutes, round_),))
     refused = _time_it_yourself(t, purpose, minutes,
                                 Line("timer/permission_refused", {"status": t.event.value}))
     card = () if t.event.card_thrown else (ConsentCard(),)

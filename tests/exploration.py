@@ -48,12 +48,14 @@ from skill.routine import (
     Event,
     Line,
     Outcome,
+    Purpose,
     Question,
     SetTimer,
     State,
     TimerCall,
     TimerReport,
     TimerResult,
+    TimerTask,
     advance,
     load_routine,
 )
@@ -83,6 +85,9 @@ EVENTS: tuple[Event, ...] = (
     *(Event(Ev.RED_FLAG, value) for value in SIGNS),
     *(Event(Ev.SET_TIMER, value) for value in (None, "15", "20", "30")),
     *(Event(Ev.PERMISSION, value) for value in ("accepted", "denied", "error")),
+    # A timer's task bringing the skill back ("continue with Cramp Coach?" answered yes).
+    *(Event(Ev.LAUNCH, task=TimerTask(purpose, 2, minutes))
+      for purpose, minutes in ((Purpose.COLD, 20), (Purpose.WAIT, 40), (Purpose.HEAT, 15))),
 )
 
 STEP_OF = {step.id: number for number, step in enumerate(ROUTINE.steps, 1)}
@@ -152,6 +157,11 @@ class Report:
             examples.append(path)
 
     @property
+    def summary(self) -> str:
+        return (f"{self.states:,} states, {self.transitions:,} transitions, deepest path "
+                f"{self.deepest} events, {self.cold_rounds} cold rounds, {self.seconds:.1f} s")
+
+    @property
     def violations(self) -> list[str]:
         return [f"{rule} ({self.counts[rule]} times), e.g. {paths[0]}"
                 for rule, paths in self.broken.items()]
@@ -164,6 +174,7 @@ class Renderer:
         self.locale = locale
         self._plain: dict[object, list[str]] = {}
         self._words: dict[object, int] = {}
+        self._answers: dict[object, int] = {}
 
     def voice(self, state: State, helper: bool | None = None) -> Voice:
         helping = state.helping if helper is None else helper
@@ -190,8 +201,13 @@ class Renderer:
         """Words of the whole answer in the longer of the runner's and a helper's phrasing
         (whoever the state says is talking: a helper can take over at any turn)."""
         s = outcome.state
-        lines = (*outcome.lines, *((outcome.prompt,) if outcome.prompt else ()))
-        return max(self._count(s, lines, helper) for helper in (False, True))
+        memo = (outcome.lines, outcome.prompt, s.step, s.finished, s.pending, s.driving)
+        counted = self._answers.get(memo)
+        if counted is None:
+            lines = (*outcome.lines, *((outcome.prompt,) if outcome.prompt else ()))
+            counted = self._answers[memo] = max(self._count(s, lines, helper)
+                                                for helper in (False, True))
+        return counted
 
     def _count(self, s: State, lines: tuple[Line, ...], helper: bool) -> int:
         context = (s.step, s.finished, s.pending, s.driving, helper)
@@ -223,13 +239,15 @@ def _since(at: float, now: float) -> int:
     return 1 if ago <= LONGEST_ROUND else 2 if ago < HOUR else 3
 
 
-def canonical(node: Node) -> tuple[object, ...]:
-    """What the routine's future behaviour depends on (see the module docstring)."""
+def canonical(node: Node, rounds: int = 1) -> tuple[object, ...]:
+    """What the routine's future behaviour depends on (see the module docstring); `rounds`:
+    how many cold rounds are told apart (beyond the first they only change the numbers said,
+    but telling them apart shows how deep the paths go)."""
     s, now, g = node.state, node.now, node.ghost
     values = s.__dict__
     timers = tuple(sorted((t.purpose.value, bool(t.paused_left), t.ends_at > now)
                           for t in s.timers))
-    return (tuple(values[name] for name in _KEY_FIELDS), timers, min(s.cold_round, 1),
+    return (tuple(values[name] for name in _KEY_FIELDS), timers, min(s.cold_round, rounds),
             now - s.saved_at >= STALE, _since(s.round_started_at, now),
             s.round_ends_at > now,
             g.no_massage, g.injured, g.cannot_walk, g.cramp_stays, g.heard_why, g.first_held,
@@ -276,7 +294,8 @@ def _ghost_before(g: Ghost, node: Node, event: Event) -> Ghost:
             g = evolve(g, cannot_walk=False)  # a new cramp, half a day later
     new_routine = kind is Ev.START_OVER or (asked is Question.RESUME and kind is Ev.NO) or (
         not s.in_progress and kind in (Ev.LAUNCH, Ev.START, Ev.NEXT, Ev.SKIP, Ev.GO_TO,
-                                       Ev.HELPER, Ev.FOR_ME, Ev.PARKED, Ev.CANT_DO, Ev.YES))
+                                       Ev.HELPER, Ev.FOR_ME, Ev.PARKED, Ev.CANT_DO, Ev.YES,
+                                       Ev.HELP))
     if new_routine:
         g = evolve(g, no_massage=False, injured=False, cramp_stays=False, heard_why=False,
                    first_held=0)
@@ -386,18 +405,38 @@ def check(node: Node, event: Event, outcome: Outcome, renderer: Renderer) -> tup
 # The routine's own way forward, taken at every turn: "next", a yes or a no to whatever was
 # asked, coming back (the launch), and time passing between sessions.
 CORE = frozenset({Ev.NEXT, Ev.YES, Ev.NO, Ev.LAUNCH})
-CORE_EVENTS = tuple(e for e in EVENTS if e.kind in CORE)
+CORE_EVENTS = tuple(e for e in EVENTS if e.kind in CORE and e.task is None)
+# The other events by what they are about: each group's detours can be explored apart.
+DETOUR_GROUPS: dict[str, frozenset[Ev]] = {
+    "safety": frozenset({Ev.RED_FLAG, Ev.EMERGENCY, Ev.HURTS_MORE, Ev.NOT_WORSE, Ev.CRAMP_GONE,
+                         Ev.CRAMP_STAYS, Ev.UNSURE, Ev.FALLBACK, Ev.KEEP_MASSAGING}),
+    "moving": frozenset({Ev.GO_TO, Ev.PREVIOUS, Ev.REPEAT, Ev.SKIP, Ev.CANT_DO, Ev.START_OVER,
+                         Ev.START, Ev.RESUME}),
+    "situations": frozenset({Ev.DRIVING, Ev.PARKED, Ev.HELPER, Ev.FOR_ME, Ev.SLOWER,
+                             Ev.LOUDER, Ev.PAUSE, Ev.STOP, Ev.HELP, Ev.CHECKLIST,
+                             Ev.PREVENTION, Ev.OVERVIEW, Ev.FORGET, Ev.ERROR, Ev.MORE,
+                             Ev.WHERE_AM_I, Ev.STEPS_LEFT}),
+    "timers": frozenset({Ev.SET_TIMER, Ev.TIMER_LEFT, Ev.CANCEL_TIMER, Ev.PAUSE_TIMER,
+                         Ev.RESUME_TIMER, Ev.PERMISSION, Ev.LAUNCH}),
+}
 
 
-def explore(*, detours: int = 2, probes_from: int | None = None,
+def detours_of(group: str) -> tuple[Event, ...]:
+    return tuple(e for e in EVENTS if e.kind in DETOUR_GROUPS[group] and e not in CORE_EVENTS)
+
+
+def explore(*, detours: int = 1, detour_events: tuple[Event, ...] | None = None,
+            probe: bool = False, rounds: int = 1,
             situations: tuple[str, ...] = tuple(SITUATIONS)) -> Report:
     """Every state reachable from a fresh start by the routine's own way forward (CORE and
-    time passing), with up to `detours` other events anywhere along the way; every event of
-    every such state is tried and checked, so the last detour's answer is checked too.
+    time passing), with up to `detours` of `detour_events` (default: every other event)
+    anywhere along the way, each transition checked. `probe`: from every state reached,
+    also try and check every event of the alphabet without going further.
 
     Breadth first, one detour at a time: a state is expanded with the fewest detours it can
     be reached with, so the budget left is the most it can have."""
-    probes_from = detours + 1 if probes_from is None else probes_from
+    detouring = tuple(e for e in (EVENTS if detour_events is None else detour_events)
+                      if e not in CORE_EVENTS)
     report = Report()
     renderer = Renderer()
     began = time.perf_counter()
@@ -405,18 +444,18 @@ def explore(*, detours: int = 2, probes_from: int | None = None,
     frontier: list[tuple[Node, tuple[str, ...]]] = []
     for situation in situations:
         start = Node(State(), START, False, situation, Ghost())
-        seen.add(canonical(start))
+        seen.add(canonical(start, rounds))
         frontier.append((start, ()))
     for used in range(detours + 1):
         queue = deque(frontier)
         detoured: list[tuple[Node, tuple[str, ...]]] = []
+        events = EVENTS if probe else CORE_EVENTS + (detouring if used < detours else ())
         while queue:
             node, path = queue.popleft()
             report.deepest = max(report.deepest, len(path))
             report.cold_rounds = max(report.cold_rounds, node.state.cold_round)
-            events = EVENTS if used < probes_from else CORE_EVENTS
             for following, label, core in _successors(node, report, renderer, path, events):
-                key = canonical(following)
+                key = canonical(following, rounds)
                 if key in seen:
                     continue
                 if core:
@@ -426,7 +465,7 @@ def explore(*, detours: int = 2, probes_from: int | None = None,
                     detoured.append((following, (*path, label)))
         frontier = []
         for node, path in detoured:  # the states one more detour reaches, not seen before
-            key = canonical(node)
+            key = canonical(node, rounds)
             if key not in seen:
                 seen.add(key)
                 frontier.append((node, path))
@@ -451,24 +490,30 @@ def _successors(node: Node, report: Report, renderer: Renderer, path: tuple[str,
     state = node.state if node.in_session else node.state.new_session()
     asking = Node(state, node.now, node.in_session, node.situation, node.ghost)
     for template in events:
-        event = Event(template.kind, template.value, node.now, node.in_car)
+        event = evolve(template, at=node.now, in_car=node.in_car)
         for outcome in outcomes(state, event):
             report.transitions += 1
             ghost, broken = check(asking, event, outcome, renderer)
             report.keys_seen.update(outcome.keys)
-            label = f"{event.kind.value}{'=' + str(event.value) if event.value else ''}"
+            label = _label(template)
             for problem in broken:
                 rule, _, detail = problem.partition(": ")
                 report.note(rule, f"[{node.situation}] {' > '.join((*path, label))}"
                                   + (f": {detail}" if detail else ""))
             yield (Node(outcome.state, node.now, not outcome.ends_session, node.situation,
-                        ghost), label, event.kind in CORE)
+                        ghost), label, template in CORE_EVENTS)
+
+
+def _label(event: Event) -> str:
+    if event.task is not None:
+        return f"{event.kind.value}=task:{event.task.purpose.value}"
+    return f"{event.kind.value}{'=' + str(event.value) if event.value else ''}"
 
 
 def replay(situation: str, labels: tuple[str, ...]) -> list[str]:
     """A path as the report prints it, walked again: what each step said (for debugging a
     broken rule; the first timer result each call gets is the one taken)."""
-    by_label = {f"{e.kind.value}{'=' + str(e.value) if e.value else ''}": e for e in EVENTS}
+    by_label = {_label(e): e for e in EVENTS}
     node = Node(State(), START, False, situation, Ghost())
     said = []
     for label in labels:
@@ -482,7 +527,7 @@ def replay(situation: str, labels: tuple[str, ...]) -> list[str]:
             continue
         template = by_label[label]
         state = node.state if node.in_session else node.state.new_session()
-        event = Event(template.kind, template.value, node.now, node.in_car)
+        event = evolve(template, at=node.now, in_car=node.in_car)
         outcome = next(outcomes(state, event))
         said.append(f"{label}: {outcome.keys} step={outcome.state.step} "
                     f"pending={outcome.state.pending} round={outcome.state.cold_round}")

@@ -185,7 +185,8 @@ def _next(t: Turn) -> Outcome:
         return t.begin()
     step = t.current
     rounds = bool(step and step.timer and step.timer.repeat_every)
-    if (rounds and t.event.kind is Ev.NEXT and not s.hands_off and not s.driving
+    # "Skip" passes the cold rounds by; "next", or a yes to "say next when you're ready", asks.
+    if (rounds and t.event.kind is not Ev.SKIP and not s.hands_off and not s.driving
             and s.cold_round and s.pending in (None, Question.TIMER_OFFER)):
         if s.cramp_stays and s.round_answered:
             return t.forward()  # heat waits while the cramping stays: Turn.enter says so
@@ -242,7 +243,7 @@ def _more(t: Turn) -> Outcome:
     if s.pending is Question.PAIN_GATE:
         return t.stay(Line("gate/why"))
     if step is None or s.finished or s.pending in (Question.RESUME, Question.FORGET):
-        return _help(t)
+        return _help_here(t)
     if s.hands_off or t.barred(step):
         return t.stay(Line("safety/stopped_here"))
     return t.stay(Line(f"more/{step.id}"))
@@ -265,6 +266,11 @@ def _help(t: Turn) -> Outcome:
     if t.opens_session and not t.state.in_progress:
         # "Ask cramp coach for help": someone with a cramp, not someone after a manual.
         return t.begin(1, t.welcome())
+    return _help_here(t)
+
+
+def _help_here(t: Turn) -> Outcome:
+    """What can be said at this moment, and the disclaimer."""
     return t.stay(Line("help/here"), Line("help/disclaimer"))
 
 
@@ -282,7 +288,7 @@ def _stray_no(t: Turn) -> Outcome:
 def _unclear(t: Turn) -> Outcome:
     """Neither the question's answer nor anything else the skill knows (or "I don't know")."""
     if t.event.kind is Ev.UNSURE:
-        return _help(t)  # "I don't know" gets help for this moment, question included
+        return _help_here(t)  # "I don't know" gets help for this moment, question included
     misses = min(t.state.misses + 1, MAX_MISS_LEVEL)
     return t.with_state(evolve(t.state, misses=misses)).stay(
         Line("fallback/miss", {"level": misses}))

@@ -47,11 +47,14 @@ def task_comeback(t: Turn, task: TimerTask) -> Outcome:
     step = t.routine.number_of(task.purpose)
     timed_from = t.now - task.minutes * 60
     if not s.in_progress or s.step != step:
-        # The round a wait timer names is the one that comes next.
+        # The place comes from the task; when the cold rounds' times were kept, they stand
+        # (the hourly rule counts from the last round that really began).
         last_round = task.round - 1 if task.purpose is Purpose.WAIT else task.round
-        s = evolve(s.fresh_routine(), step=step, cold_round=max(0, last_round),
-                   round_started_at=timed_from if task.purpose is Purpose.COLD else
+        implied = (timed_from if task.purpose is Purpose.COLD else
                    t.now - t.routine.repeat_every * 60 if task.purpose is Purpose.WAIT else 0.0)
+        # Whatever else was kept stands too: a warning sign still bars what it barred.
+        s = evolve(s, step=step, finished=False, cold_round=max(0, last_round),
+                   round_started_at=s.round_started_at or implied)
     timers = tuple(x for x in s.timers if x.purpose is not task.purpose)
     turn = t.with_state(evolve(s, timers=timers, pending=None, hands_off=False))
     back = Line("timer/welcome_back")
@@ -172,10 +175,16 @@ def permission(t: Turn) -> Outcome:
         return t.say_current()
     purpose, minutes = s.wanted_purpose, s.wanted_minutes
     if t.event.value == "accepted":
-        # A wait timer times the round that comes next (as the wait offer's own timer does).
-        round_ = s.cold_round + 1 if purpose is Purpose.WAIT else s.cold_round
-        return Outcome(evolve(s, wanted_purpose=None, wanted_minutes=0), (), Line("prompt/step"),
-                       effects=(SetTimer(purpose, minutes, round_),))
+        # Timed as of now, the way the runner would have had it then: a wait timer for what
+        # is left of the hour; a step's timer only if its step still wants one (a compress
+        # round not over, say), so a late yes can never start cold early.
+        granted = t.with_state(evolve(s, wanted_purpose=None, wanted_minutes=0))
+        if purpose is Purpose.WAIT:
+            if granted.wait_minutes() <= 0 or s.timer_for(Purpose.WAIT):
+                return granted.stay()
+            return Outcome(granted.state, (), None, effects=(
+                SetTimer(Purpose.WAIT, granted.wait_minutes(), s.cold_round + 1),))
+        return granted.set_timer(minutes)
     refused = _time_it_yourself(t, purpose, minutes,
                                 Line("timer/permission_refused", {"status": t.event.value}))
     card = () if t.event.card_thrown else (ConsentCard(),)

@@ -18,6 +18,7 @@ from skill.routine import Line, load_routine
 from tests.conftest import OUTCOMES, FakeClock, new_device
 from tests.talk import (
     CHECKLIST,
+    CRAMP_GONE,
     CRAMP_STILL,
     EMERGENCY,
     FALLBACK,
@@ -178,18 +179,23 @@ def on(make_alexa: Callable[..., Alexa], kind: str) -> Alexa:
     return make_alexa(device=new_device(kind))
 
 
-@pytest.fixture
-def device_timers(timers_api: TimersApiStandIn, locale: str) -> TimersApiStandIn:
-    """The test's Timers API stand-in, set to the locale it is run in (a timer's announcement
-    must be in the device's locale, or the API refuses it)."""
-    timers_api.locale = locale
-    return timers_api
-
-
 def at_gate(alexa: Alexa) -> Reply:
     reply = walk_to(alexa, 3, answer_gate=False)
     assert reply.state["pending"] == "pain_gate"
     return reply
+
+
+def assert_massage_stopped(alexa: Alexa, reply: Reply, why: str) -> None:
+    """The massage stopped in one short answer for someone in pain: why, the doctor advice,
+    and "next" for the cold compress; the place stays at the massage, hands off, and "next"
+    then gives the cold compress."""
+    assert reply.keys == (why, "safety/severe_pain_doctor", "prompt/after_stop")
+    assert reply.outcome.prompt.args == {"next": "cold"}
+    assert step_of(reply) == 3 and reply.state["hands_off"] is True
+    assert reply.state["pending"] is None and reply.state["pain_worse"] is True
+    onward = alexa.intent(NEXT)
+    assert onward.keys[:2] == ("step/header", "step/cold") and step_of(onward) == COLD
+    assert not MASSAGE & set(onward.keys)
 
 
 # --- 1. The massage gate ----------------------------------------------------------------------
@@ -214,13 +220,12 @@ def test_the_gate_comes_before_any_massage_instruction(alexa: Alexa, route: str)
 
 @pytest.mark.parametrize("answer", [YES, HURTS])
 def test_worse_at_the_gate_stops_the_massage_and_moves_to_cold(alexa: Alexa, answer: str) -> None:
-    """Yes (or "it hurts more"): stop, why, a doctor for severe pain, then the cold compress."""
+    """Yes (or "it hurts more"): stop, why, a doctor for severe pain, and "next" gives the
+    cold compress."""
     at_gate(alexa)
     reply = alexa.intent(answer)
-    assert reply.keys[:4] == ("gate/yes", "safety/severe_pain_doctor", "step/header", "step/cold")
     assert not MASSAGE & set(reply.keys)
-    assert step_of(reply) == COLD and reply.state["pending"] != "pain_gate"
-    assert reply.state["pain_worse"] is True
+    assert_massage_stopped(alexa, reply, "gate/yes")
 
 
 @pytest.mark.parametrize("answer", [NO, NOT_WORSE])
@@ -235,14 +240,13 @@ def test_not_worse_at_the_gate_gives_the_massage(alexa: Alexa, answer: str) -> N
 @pytest.mark.parametrize("unclear", [UNSURE, FALLBACK])
 def test_unclear_answer_asks_again_then_stops_safely(alexa: Alexa, unclear: str) -> None:
     """"I'm not sure" or an unrecognised answer never counts as no: ask again, then skip the
-    massage with the doctor advice and go on to the cold compress."""
+    massage with the doctor advice, and "next" gives the cold compress."""
     at_gate(alexa)
     again = alexa.intent(unclear)
     assert again.keys == ("gate/unclear", "gate/ask") and step_of(again) == 3
     stopped = alexa.intent(unclear)
-    assert stopped.keys[:2] == ("gate/unclear_stop", "safety/severe_pain_doctor")
-    assert "step/cold" in stopped.keys and not MASSAGE & set(stopped.keys)
-    assert step_of(stopped) == COLD
+    assert not MASSAGE & set(stopped.keys)
+    assert_massage_stopped(alexa, stopped, "gate/unclear_stop")
 
 
 def test_unclear_then_no_still_gives_the_massage(alexa: Alexa) -> None:
@@ -283,8 +287,7 @@ def test_keep_massaging_asks_the_gate_every_time(alexa: Alexa, answer: str) -> N
         if answer == NO:
             assert "step/massage" in alexa.intent(NO).keys
     if answer == YES:
-        stopped = alexa.intent(YES)
-        assert stopped.keys[0] == "gate/yes" and step_of(stopped) == COLD
+        assert_massage_stopped(alexa, alexa.intent(YES), "gate/yes")
 
 
 def test_keep_massaging_elsewhere_is_answered_not_obeyed(alexa: Alexa) -> None:
@@ -312,19 +315,24 @@ def test_no_massage_after_the_pain_got_worse_until_start_over(alexa: Alexa) -> N
     replies = [go_to(alexa, 3), alexa.intent(PREVIOUS), alexa.intent(NEXT)]
     assert not MASSAGE & keys_of(replies)
     skipped = [x for r in replies for x in lines(r) if x.key == "safety/skipped"]
-    assert skipped and all(x.args == {"step": "massage", "why": "pain"} for x in skipped)
+    assert skipped and all(x.args == {"steps": ("massage",), "why": "pain"} for x in skipped)
     assert step_of(alexa.intent(START_OVER)) == 1
     alexa.intent(NEXT)
     assert alexa.intent(NEXT).keys[-1] == "gate/ask"
 
 
 def test_hurts_more_at_any_step_bars_the_massage(alexa: Alexa) -> None:
-    """"It hurts more" at the stretch: the massage is skipped later, not asked about."""
+    """"It hurts more" at the stretch: the massage is passed in one short turn, not asked
+    about (the place on it, hands off), and "next" gives the cold compress."""
     walk_to(alexa, 2)
     alexa.intent(HURTS)
     reply = alexa.intent(NEXT)
-    assert line(reply, "safety/skipped").args == {"step": "massage", "why": "pain"}
-    assert not MASSAGE & set(reply.keys) and step_of(reply) == COLD
+    assert line(reply, "safety/skipped").args == {"steps": ("massage",), "why": "pain"}
+    assert not MASSAGE & set(reply.keys) and "gate/ask" not in reply.keys
+    assert step_of(reply) == 3 and reply.state["hands_off"] is True
+    assert reply.outcome.prompt == Line("prompt/after_stop", {"next": "cold"})
+    onward = alexa.intent(NEXT)
+    assert "step/cold" in onward.keys and step_of(onward) == COLD
 
 
 @pytest.mark.parametrize("step", range(1, 9))
@@ -337,11 +345,7 @@ def test_hurts_more_stops_the_hands_on_part_of_every_step(alexa: Alexa, step: in
     assert f"safety/stop/{step_id}" in reply.keys
     assert "safety/severe_pain_doctor" in reply.keys
     assert reply.state["pain_worse"] is True
-    if step_of(reply) == step:
-        assert reply.state["hands_off"] is True
-    else:  # the massage may instead be over for good, and the routine on at the cold step
-        assert step == 3 and step_of(reply) == COLD
-        return
+    assert step_of(reply) == step and reply.state["hands_off"] is True
     for follow_up in (REPEAT, MORE):
         again = alexa.intent(follow_up)
         assert not {f"step/{step_id}", f"more/{step_id}"} & set(again.keys)
@@ -350,15 +354,15 @@ def test_hurts_more_stops_the_hands_on_part_of_every_step(alexa: Alexa, step: in
 
 @pytest.mark.parametrize("step", [COLD, HEAT])
 def test_hurts_more_cancels_the_steps_timer(
-    alexa: Alexa, device_timers: TimersApiStandIn, step: int
+    alexa: Alexa, timers_api: TimersApiStandIn, step: int
 ) -> None:
     """A running cold or heat timer is cancelled when it hurts more: it would only tell them
     to carry on."""
     walk_to(alexa, step)
     timed = alexa.intent(YES)
-    assert timed.state["timers"] and device_timers.timers()
+    assert timed.state["timers"] and timers_api.timers()
     reply = alexa.intent(HURTS)
-    assert reply.state["timers"] == [] and device_timers.timers() == []
+    assert reply.state["timers"] == [] and timers_api.timers() == []
 
 
 def test_hurts_more_before_starting_still_gets_advice(alexa: Alexa) -> None:
@@ -415,7 +419,7 @@ def test_a_swollen_leg_at_the_stretch_bars_stretch_massage_and_heat(alexa: Alexa
     flagged = sign(alexa, "swelling")
     assert line(flagged, "safety/red_flag").args == {"flag": "swelling", "urgency": "doctor"}
     moved = alexa.intent(NEXT)
-    assert line(moved, "safety/skipped").args == {"step": "massage", "why": "injury"}
+    assert line(moved, "safety/skipped").args == {"steps": ("massage",), "why": "injury"}
     said = [flagged, moved, alexa.intent(NO)]
     for ask in ((GO_TO, "2"), (GO_TO, "3"), (KEEP_MASSAGING, None), (PREVIOUS, None),
                 (REPEAT, None), (MORE, None), (GO_TO, "5")):
@@ -427,6 +431,29 @@ def test_a_swollen_leg_at_the_stretch_bars_stretch_massage_and_heat(alexa: Alexa
     assert all(t["purpose"] != "heat" for r in said for t in r.state["timers"])
     alexa.intent(START_OVER)
     assert "step/stretch" in alexa.intent(NEXT).keys
+
+
+def test_barred_steps_are_passed_in_one_short_turn(alexa: Alexa) -> None:
+    """After a sign at step 1, "next" passes the stretch and the massage in one turn: one
+    safety/skipped line naming both, the place on the massage (hands off) and "next" for the
+    cold compress, which the next "next" gives; the heat later is passed the same way."""
+    walk_to(alexa, 1)
+    sign(alexa, "tear")
+    passed = alexa.intent(NEXT)
+    assert [x for x in lines(passed) if x.key == "safety/skipped"] == [
+        Line("safety/skipped", {"steps": ("stretch", "massage"), "why": "injury"})]
+    assert step_of(passed) == 3 and passed.state["hands_off"] is True
+    assert passed.outcome.prompt == Line("prompt/after_stop", {"next": "cold"})
+    assert not BARRED_AFTER_INJURY & set(passed.keys)
+    cold = alexa.intent(NEXT)
+    assert "step/cold" in cold.keys and step_of(cold) == COLD
+    alexa.intent(NO)  # no timer, thanks
+    alexa.intent(CRAMP_GONE)  # gone: on to the heat, which is barred
+    heat = alexa.last
+    assert heat is not None and step_of(heat) == HEAT and heat.state["hands_off"] is True
+    assert line(heat, "safety/skipped").args == {"steps": ("heat",), "why": "injury"}
+    assert heat.outcome.prompt == Line("prompt/after_stop", {"next": "hydrate"})
+    assert "step/hydrate" in alexa.intent(NEXT).keys
 
 
 def test_a_sign_before_the_routine_still_bars_the_hands_on_steps(alexa: Alexa) -> None:
@@ -528,14 +555,14 @@ def test_an_emergency_request_at_any_step(alexa: Alexa, locale: str, step: int) 
 
 
 def test_an_emergency_request_stops_the_running_timer(
-    alexa: Alexa, device_timers: TimersApiStandIn
+    alexa: Alexa, timers_api: TimersApiStandIn
 ) -> None:
     """At the heat with its timer running, "call an ambulance" stops the heat and its timer."""
     walk_to(alexa, HEAT)
     alexa.intent(YES)
     reply = alexa.intent(EMERGENCY)
     assert "safety/stop/heat" in reply.keys
-    assert reply.state["timers"] == [] and device_timers.timers() == []
+    assert reply.state["timers"] == [] and timers_api.timers() == []
 
 
 def test_a_caregivers_emergency_request(alexa: Alexa) -> None:
@@ -603,7 +630,7 @@ def test_yes_the_cramping_is_gone_gives_the_heat(alexa: Alexa, clock: FakeClock)
 
 @pytest.mark.parametrize("timed_by", ["hand", "skill"])
 def test_back_after_a_round_is_asked_whether_the_cramping_is_gone(
-    alexa: Alexa, clock: FakeClock, device_timers: TimersApiStandIn, timed_by: str
+    alexa: Alexa, clock: FakeClock, timers_api: TimersApiStandIn, timed_by: str
 ) -> None:
     """20 minutes of cold timed by hand (timer declined) or by the skill, the skill closed,
     back 21 minutes later: "is the cramping gone?", not the compress again."""
@@ -613,7 +640,7 @@ def test_back_after_a_round_is_asked_whether_the_cramping_is_gone(
     else:
         timed = alexa.intent(SET_TIMER, {"minutes": "20"})
         assert [t["minutes"] for t in timed.state["timers"]] == [20]
-        assert len(device_timers.timers()) == 1
+        assert len(timers_api.timers()) == 1
     alexa.intent(STOP)
     clock.advance(minutes=21)
     back = alexa.launch()
@@ -657,7 +684,7 @@ def test_cold_rounds_are_an_hour_apart_across_sessions(
 
 @pytest.mark.parametrize("waiting_on", ["cramp_gone", "wait_offer"])
 def test_a_timer_asked_for_between_rounds_never_starts_cold_early(
-    alexa: Alexa, clock: FakeClock, device_timers: TimersApiStandIn, waiting_on: str
+    alexa: Alexa, clock: FakeClock, timers_api: TimersApiStandIn, waiting_on: str
 ) -> None:
     """"Set a timer" while the hour between rounds runs: no cold compress timer, and the last
     round's start stays where it was (a new round only an hour after it)."""
@@ -669,7 +696,7 @@ def test_a_timer_asked_for_between_rounds_never_starts_cold_early(
     started = before.state["round_started_at"]
     reply = alexa.intent(SET_TIMER)
     assert all(t["purpose"] != "cold" for t in reply.state["timers"])
-    assert not any(t.duration_s in (15 * 60, 20 * 60) for t in device_timers.timers())
+    assert not any(t.duration_s in (15 * 60, 20 * 60) for t in timers_api.timers())
     assert reply.state["round_started_at"] == started
     assert not COMPRESS_ON & set(reply.keys)
 

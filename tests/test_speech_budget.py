@@ -21,25 +21,18 @@ from skill.speech import Voice, to_text
 from tests.conftest import FakeClock, new_device
 from tests.full_run import SITUATIONS, Run, Situation, finished, walk, words
 from tooling.standins.alexa import Alexa, Reply
-from tooling.standins.timers_api import TimersApiStandIn
 
 pytestmark = pytest.mark.every_locale
 
 FIRST_TIME_USER_WORDS = 25  # the disclaimer included
 RETURNING_USER_WORDS = 12
 RESPONSE_WORDS = 40
-# Responses that may run longer: the checklist read out, and the wrap-up.
-LONG_ALLOWED = {"info/checklist", "finish/wrap_up"}
+# Responses that may run longer: the checklist read out, the overview of all the steps, and
+# the wrap-up.
+LONG_ALLOWED = {"info/checklist", "info/overview", "finish/wrap_up"}
 
 ROUTINE = load_routine()
 INSTRUCTIONS = {f"step/{s.id}" for s in ROUTINE.steps}
-
-
-@pytest.fixture(autouse=True)
-def timers_in_the_locale(timers_api: TimersApiStandIn, locale: str) -> None:
-    """The Timers API stand-in is the device's, in the test's locale (a timer's announcement
-    must be in the device's language), so timers are set as they would be."""
-    timers_api.locale = locale
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ import pytest
 
 from skill.app import build_skill, event_handler
 from skill.memory import SqliteStore
+from skill.routine import Line
 from tests.conftest import OUTCOMES, check_response, new_device
 from tests.talk import (
     FALLBACK,
@@ -49,6 +50,14 @@ def test_stray_yes_at_a_step_means_next(alexa: Alexa, start: int) -> None:
     reply = alexa.intent(YES)
     assert step_of(reply) == start + 1 and reply.keys[0] == "step/header"
     assert "stray/yes" not in reply.keys and not reply.ends_session
+
+
+def test_stray_yes_after_it_hurts_more_means_next(alexa: Alexa) -> None:
+    """A yes after "it hurts more" stopped a step (no question asked) is "next" too."""
+    walk_to(alexa, 6)
+    assert alexa.intent(HURTS).state["hands_off"] is True
+    reply = alexa.intent(YES)
+    assert step_of(reply) == 7 and reply.keys[:2] == ("step/header", "step/medicine")
 
 
 def test_stray_yes_at_the_last_step_finishes(alexa: Alexa) -> None:
@@ -224,8 +233,19 @@ def test_a_request_type_newer_than_the_sdk_is_answered(alexa: Alexa) -> None:
     assert reply.keys == ("fallback/miss", "prompt/step") and step_of(reply) == 6
 
 
-def test_help_before_starting_explains_the_skill(alexa: Alexa) -> None:
-    """Help in a one-shot, before any step, explains the skill and how to start."""
+def test_help_opening_a_session_starts_the_routine(alexa: Alexa) -> None:
+    """"Ask cramp coach for help" with no routine in progress is someone with a cramp: the
+    welcome (a first-timer's, with the disclaimer) and step 1."""
+    reply = alexa.intent(HELP)
+    assert reply.outcome.lines[0] == Line("open/welcome", {"first_time": True})
+    assert reply.keys[1:3] == ("step/header", "step/stop")
+    assert step_of(reply) == 1 and not reply.ends_session
+
+
+def test_help_before_starting_in_an_open_session_explains_the_skill(alexa: Alexa) -> None:
+    """Help before any step, in a session already open (after a one-shot "it hurts more"),
+    explains the skill and how to start."""
+    alexa.intent(HURTS)
     reply = alexa.intent(HELP)
     assert reply.keys == ("help/here", "help/disclaimer", "prompt/start")
     assert step_of(reply) == 0 and not reply.ends_session

@@ -26,10 +26,12 @@ from skill.speech import Voice
 from tests.conftest import OUTCOMES, FakeClock, check_response, new_device
 from tests.talk import (
     CANCEL_TIMER,
+    GO_TO,
     HURTS,
     NEXT,
     NO,
     PAUSE_TIMER,
+    REPEAT,
     RESUME_TIMER,
     SET_TIMER,
     STOP,
@@ -53,14 +55,6 @@ SHORT, LONG = min(COLD_TIMER.choices), max(COLD_TIMER.choices)  # 15 and 20 minu
 HEAT_MINUTES = HEAT_TIMER.choices[0]
 HOUR = ROUTINE.repeat_every  # minutes from the start of one cold round to the next
 TIMERS_PATH = "/v1/alerts/timers"
-
-
-@pytest.fixture
-def timers_api(timers_api: TimersApiStandIn, locale: str) -> TimersApiStandIn:
-    """The test's stand-in (tests/conftest.py) on a device in the conversation's locale:
-    the API refuses a timer whose announcement is not in the device's locale."""
-    timers_api.locale = locale
-    return timers_api
 
 
 @pytest.fixture
@@ -412,6 +406,31 @@ def test_resume_mid_timer_says_how_long_is_left(runner: Alexa, clock: FakeClock)
         "purpose": "cold", "minutes": SHORT - 9, "paused": False}
     asks(back, "resume", "memory/resume_ask")
     assert step_of(back) == COLD_STEP
+
+
+def test_back_at_a_step_whose_timer_is_set_hears_only_the_time_left(
+    runner: Alexa, clock: FakeClock
+) -> None:
+    """Arriving again at the cold step while its timer runs or is paused (go to, or carrying
+    on after a break): the header, the time left and the timed prompt; the instruction again
+    only when asked to repeat it (they are already doing it)."""
+    at_cold(runner)
+    runner.intent(YES)
+    timed = ("step/header", "timer/left", "prompt/timed")
+    runner.intent(GO_TO, {"number": "2"})
+    assert runner.intent(GO_TO, {"number": str(COLD_STEP)}).keys == timed
+    again = runner.intent(REPEAT)
+    assert again.keys == ("step/header", "step/cold", "timer/left", "prompt/timed")
+    runner.intent(PAUSE_TIMER)
+    runner.intent(GO_TO, {"number": "2"})
+    paused = runner.intent(GO_TO, {"number": str(COLD_STEP)})
+    assert paused.keys == timed and said(paused, "timer/left")["paused"] is True
+    runner.intent(RESUME_TIMER)
+    runner.intent(STOP)
+    clock.advance(minutes=3)
+    asks(runner.launch(), "resume", "memory/resume_ask")
+    carried_on = runner.intent(YES)
+    assert carried_on.keys == timed and step_of(carried_on) == COLD_STEP
 
 
 def test_heat_timer_done_moves_on(runner: Alexa, clock: FakeClock) -> None:

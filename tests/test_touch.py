@@ -204,7 +204,7 @@ def test_the_step_view_carries_back_repeat_and_next(on_screen: Callable[[], Alex
     assert len(set(labels)) == 3
     from skill.speech import environment
     rendered = [environment("en-US").get_template(f"screen/button_{name}.txt").render().strip()
-                for name in ("back", "repeat", "next")]
+                for name in screen.STEP_BUTTONS]
     assert labels == rendered
 
 

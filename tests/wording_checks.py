@@ -107,6 +107,32 @@ TIMER_FAILURES = tuple(dict.fromkeys((*typing.get_args(timers.RefusalReason),
 _TIMER_LEFT: list[dict[str, Any]] = [{"purpose": p, "minutes": m, "paused": paused}
                for p in PURPOSES for m in (1, 6) for paused in (False, True)]
 
+
+def _passed_at_once() -> list[dict[str, Any]]:
+    """Every run of steps the routine can pass in one turn (skill/routine/turn.py
+    skip_barred): consecutive steps barred after an injury sign, increasing pain or both, in
+    either direction, named in the order passed, with why the first of them is barred."""
+    runs: list[dict[str, Any]] = []
+    steps = ROUTINE.steps
+    for injured, pain in ((True, False), (False, True), (True, True)):
+        def why(n: int, injured: bool = injured, pain: bool = pain) -> str | None:
+            if injured and steps[n].not_after_injury:
+                return "injury"
+            return "pain" if pain and steps[n].pain_gate else None
+
+        for start in range(len(steps)):
+            for way in (1, -1):
+                n = start
+                names: tuple[str, ...] = ()
+                while 0 <= n < len(steps) and why(n):
+                    names = (*names, steps[n].id)
+                    run = {"steps": names, "why": why(start)}
+                    if run not in runs:
+                        runs.append(run)
+                    n += way
+    return runs
+
+
 # The arguments the routine (and skill/response.py, skill/conversation.py for card, screen
 # and timer text) passes with each key: every value a choice in a template can depend on,
 # and representative numbers. test_wording checks this against what the routine passes.
@@ -115,8 +141,9 @@ ARGS: Mapping[str, list[dict[str, Any]]] = {
     "step/stop": [{"can_walk": True}, {"can_walk": False}],
     "safety/red_flag": [*({"flag": f, "urgency": u} for f, u in SIGNS.items()),
                         {"flag": None, "urgency": "doctor"}],
-    "safety/skipped": [{"step": s.id, "why": why} for s in ROUTINE.steps
-                       for why in ("injury", "pain") if s.not_after_injury or s.pain_gate],
+    "safety/skipped": _passed_at_once(),
+    "prompt/after_stop": [*({"next": s.id} for s in ROUTINE.steps[1:]), {"next": None}],
+    "heat/not_yet": [{"stop": True}, {"stop": False}],
     "memory/welcome_back": [
         {"stale": stale, "hours": hours, "days": days, "timer": timer}
         for stale, hours, days in [(False, 0, 0), (True, 13, 0), (True, 30, 1), (True, 80, 3)]
@@ -362,11 +389,12 @@ def flatten(args: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 # --- English content ---------------------------------------------------------------------
 
 # The article's facts (DESIGN.md section 2), each assigned to the template that must say it,
-# as the English templates phrase them (compared case-insensitively). Rendered with the
+# as the English templates phrase them now (compared case-insensitively). Rendered with the
 # arguments given, in the state of the key's step (state_for).
 FACTS: Mapping[str, tuple[Mapping[str, Any], tuple[str, ...]]] = {
     "step/stop": ({"can_walk": True}, (
-        "stop running", "rest and stretch safely", "walk home", "treadmill", "sit down")),
+        "stop running", "somewhere safe to rest and stretch", "walk home", "treadmill",
+        "sit down")),
     "more/stop": ({}, ("fall",)),
     "step/stretch": ({}, (
         "straighten the cramping leg", "pull your toes up toward your knee", "calf cramps",
@@ -375,11 +403,13 @@ FACTS: Mapping[str, tuple[Mapping[str, Any], tuple[str, ...]]] = {
     "step/massage": ({}, ("gentle pressure", "if the pain increases, stop the massage")),
     "more/massage": ({}, ("relax", "recover")),
     "step/cold": ({}, (
-        "cold compress", "15 to 20 minutes", "every hour until the cramping is completely gone",
-        "never put ice on bare skin", "damage the skin")),
-    "more/cold": ({}, ("reduces blood flow", "bruising", "further damage", "relax")),
+        "cold compress", "15 to 20 minutes", "never on bare skin", "repeat hourly",
+        "completely gone")),
+    "more/cold": ({}, (
+        "reduces blood flow", "bruising", "further damage", "relax", "bare skin",
+        "damage the skin")),
     "step/heat": ({}, (
-        "once the main cramp has passed", "hot shower", "very warm bath", "15 minutes",
+        "once the cramp has passed", "hot shower", "very warm bath", "15 minutes",
         "heating pad")),
     "more/heat": ({}, ("main cramp has passed",)),
     "step/hydrate": ({}, ("plenty of water", "rehydration", "sweating a lot", "dehydration")),
@@ -395,8 +425,8 @@ FACTS: Mapping[str, tuple[Mapping[str, Any], tuple[str, ...]]] = {
         "endurance training or plyometrics", "conditioning", "before, during and after",
         "after every run", "diabetes or thyroid disease", "health professional")),
     "info/prevention": ({}, (
-        "overuse", "muscle strain", "dehydration", "warm-up", "endurance training or "
-        "plyometrics", "conditioning", "before, during and after")),
+        "overuse", "strain", "dehydration", "too far, too fast", "warm-up",
+        "endurance training or plyometrics", "rest days")),
     "info/checklist": ({}, ("cold compress", "non-steroidal anti-inflammatory",
                             "ibuprofen or naproxen")),
     "card/checklist": ({}, (
@@ -407,15 +437,51 @@ FACTS: Mapping[str, tuple[Mapping[str, Any], tuple[str, ...]]] = {
                                     "as the label says")),
     "screen/disclaimer": ({}, ("not a substitute for professional medical advice",)),
     "help/disclaimer": ({}, ("not a substitute for professional medical advice",)),
-    # DESIGN.md section 4: the disclaimer is heard on first launch.
-    "open/welcome": ({"first_time": True}, ("not a substitute for professional medical advice",)),
-    "open/disclaimer": ({}, ("not a substitute for professional medical advice",)),
+    # The disclaimer heard on first launch (DESIGN.md section 4), trimmed so that the first
+    # instruction comes within 25 words; help and the checklist card say it in full.
+    "open/welcome": ({"first_time": True}, ("not a doctor",)),
+    "open/disclaimer": ({}, ("not a doctor",)),
     "safety/severe_pain_doctor": ({}, ("muscle injury", "doctor")),
-    "safety/stop_massage": ({}, ("stop the massage",)),
+    "safety/stop/massage": ({}, ("stop the massage",)),
     "gate/ask": ({}, ("getting worse",)),
     "gate/yes": ({}, ("no massage",)),
     "safety/emergency": ({}, ("can't make calls",)),
 }
+
+# Every fact of the article (DESIGN.md section 2), as the English templates phrase it: each
+# must be said somewhere in the routine's own words (ROUTINE_FAMILIES), whichever template
+# says it. A fact is a tuple of phrases, any one of which says it.
+ARTICLE: Mapping[str, tuple[tuple[str, ...], ...]] = {
+    "stop": (("stop running",), ("safe to rest and stretch",), ("walk home",),
+             ("treadmill",), ("sit down",)),
+    "stretch": (("straighten",), ("toes up toward your knee",), ("calf cramps",),
+                ("most common",)),
+    "massage": (("gentle pressure",), ("relax",), ("recover",),
+                ("if the pain increases, stop the massage",)),
+    "cold": (("cold compress",), ("reduces blood flow",), ("bruising",), ("further damage",),
+             ("15 to 20 minutes",), ("hourly", "every hour"), ("completely gone",),
+             ("never on bare skin", "never put ice on bare skin"), ("damage the skin",)),
+    "heat": (("once the cramp has passed", "main cramp has passed"), ("hot shower",),
+             ("very warm bath",), ("15 minutes",), ("shower on it", "shower on the muscle"),
+             ("heating pad",)),
+    "hydrate": (("plenty of water",), ("before, during and after",), ("rehydration",),
+                ("sweating",), ("dehydration",)),
+    "medicine": (("non-steroidal anti-inflammator",), ("naproxen",), ("ibuprofen",),
+                 ("still sore", "soreness lingers"), ("as the label says",),
+                 ("over-the-counter medicine isn't enough, see a doctor",),
+                 ("muscle injury",), ("professional treatment",)),
+    "rest": (("until all the pain is gone",), ("several days",), ("other muscle groups",),
+             ("fully recovered",)),
+    "things you'll need": (("cold compress",), ("non-steroidal anti-inflammator",)),
+    "causes": (("overuse",), ("strain",), ("dehydration",), ("too far, too fast",),
+               ("training or warm-up",)),
+    "prevention": (("endurance training or plyometrics",), ("rest days",), ("conditioning",)),
+    "red flags": (("fall",), ("serious injury",), ("medical attention",), ("after every run",),
+                  ("won't ease", "lasts and lasts"), ("diabetes or thyroid disease",),
+                  ("health professional",)),
+}
+# The routine's own words: where the article's facts must be said.
+ROUTINE_FAMILIES = ("step/", "more/", "finish/wrap_up", "info/", "safety/")
 
 # Where the emergency number must be heard (or read), with the arguments that carry it.
 EMERGENCY: Mapping[str, list[dict[str, Any]]] = {

@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from skill.speech import COMPILED, compile_templates
 from tooling.build.locales import COMMAND, OVERRIDES_FILE, LocaleError, stale_files
 from tooling.build.publishing import (
     LAMBDA_ENTRY,
@@ -34,7 +35,6 @@ from tooling.build.publishing import (
     task_files,
     validate_project,
 )
-from skill.speech import COMPILED, compile_templates
 
 LAMBDA_EXTRAS = ("aws",)  # the pyproject extras the Lambda needs besides the core dependencies
 # The Lambda Python runtime ships these; bundling them only adds megabytes.

@@ -16,7 +16,8 @@ import math
 import modulefinder
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -162,11 +163,16 @@ def _strings(value: Any) -> list[str]:
 
 
 def _deserialize(data: Any, cls: type, what: str) -> list[str]:
+    problem = _deserialization_problem(data, cls)
+    return [f"{what}: {problem}"] if problem else []
+
+
+def _deserialization_problem(data: Any, cls: type) -> str | None:
     try:
         _serializer.deserialize(json.dumps(data), cls)
     except Exception as exc:  # the library raises SerializationException or anything inside it
-        return [f"{what}: does not deserialize as {cls.__name__}: {exc}"]
-    return []
+        return f"does not deserialize as {cls.__name__}: {exc}"
+    return None
 
 
 ANY_WORDS = r"\S.*?"
@@ -190,6 +196,41 @@ BUILT_IN_SLOT_PATTERNS = {
 }
 
 
+# Checking a model costs a lot (about 7,000 samples in each English locale), and the locale
+# generator, the packager and the tests check the same models, and copies of them that differ in
+# a sample or two, again and again. So every result is remembered by content: a whole model's
+# problems by its JSON text, and each sample's own work (its text problems, how Alexa hears it,
+# every utterance its slots can make) by the sample and what it depends on. The results are
+# the same as computing them afresh; only the time differs.
+_MODELS_REMEMBERED = 32
+
+
+class _ByContent:
+    """The last few results of an expensive function of a JSON value, by the value's text."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.results: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+
+    def get(self, value: Any, extra: tuple[str, ...], compute: Callable[[Any], Any]) -> Any:
+        """compute(value), or what it returned for the same text and `extra` last time."""
+        try:
+            key = (json.dumps(value, sort_keys=True), *extra)
+        except (TypeError, ValueError):  # not JSON (a set, a cycle): no text to know it by
+            return compute(value)
+        if key in self.results:
+            self.results.move_to_end(key)
+            return self.results[key]
+        result = self.results[key] = compute(value)
+        if len(self.results) > self.size:
+            self.results.popitem(last=False)
+        return result
+
+
+_checked_models = _ByContent(_MODELS_REMEMBERED)
+_phrase_forms = _ByContent(_MODELS_REMEMBERED)
+
+
 def _sample_forms(model: Any) -> list[list[str]]:
     """Each sample as Alexa compares it (lower case, spaces collapsed), split at its slots: the
     odd parts are the slots' type names."""
@@ -205,6 +246,33 @@ def _sample_forms(model: Any) -> list[list[str]]:
     return forms
 
 
+@dataclass(frozen=True)
+class _Forms:
+    """A model's samples as an example phrase is compared with them (_sample_forms), those with
+    slots by their text before the first slot: words fit only the ones they begin with."""
+
+    whole: frozenset[str]  # the samples without slots
+    by_start: dict[str, list[list[str]]]
+    values: dict[str, set[str]]  # _slot_values, spoken as _normalize has it
+
+    @classmethod
+    def of(cls, model: Any) -> _Forms:
+        whole: set[str] = set()
+        by_start: dict[str, list[list[str]]] = {}
+        for form in _sample_forms(model):
+            if len(form) == 1:
+                whole.add(form[0])
+            else:
+                by_start.setdefault(form[0], []).append(form)
+        return cls(frozenset(whole), by_start, _slot_values(model, _normalize))
+
+    def fit(self, text: str) -> bool:
+        """Whether the words fit one of the samples (_fits)."""
+        return text in self.whole or any(
+            _fits(form, text, self.values) for start, forms in self.by_start.items()
+            if text.startswith(start) for form in forms)
+
+
 def _slot_values(model: Any, spoken: Callable[[str], str]) -> dict[str, set[str]]:
     """{custom slot type: its values and synonyms}, each put through `spoken`."""
     values: dict[str, set[str]] = {}
@@ -217,7 +285,7 @@ def _slot_values(model: Any, spoken: Callable[[str], str]) -> dict[str, set[str]
     return values
 
 
-def _fits(parts: list[str], text: str, values: Mapping[str, set[str]]) -> bool:
+def _fits(parts: Sequence[str], text: str, values: Mapping[str, set[str]]) -> bool:
     """Whether the words fit a sample split at its slots (odd parts: slot type names): a custom
     slot takes one of its type's values, a built-in one what that type can hear."""
     if not text.startswith(parts[0]):
@@ -242,6 +310,28 @@ def _fits(parts: list[str], text: str, values: Mapping[str, set[str]]) -> bool:
 @functools.cache
 def _built_in(slot_type: str) -> re.Pattern[str]:
     return re.compile(BUILT_IN_SLOT_PATTERNS.get(slot_type, ANY_WORDS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _built_in_sample(parts: tuple[str, ...]) -> re.Pattern[str]:
+    """_fits for a sample whose slots are all built-in (or of no type the model defines), as
+    one expression: each slot hears exactly what _built_in's pattern for its type does."""
+    return re.compile("".join(
+        re.escape(part) if i % 2 == 0 else f"(?:{BUILT_IN_SLOT_PATTERNS.get(part, ANY_WORDS)})"
+        for i, part in enumerate(parts)))
+
+
+def _whole_words(parts: Sequence[str]) -> set[str]:
+    """The words of a sample's own text (not its slots') that every utterance fitting it has as
+    whole words: those with a space or the sample's start or end on both sides."""
+    words = set()
+    last = len(parts) - 1
+    for i in range(0, len(parts), 2):
+        tokens = parts[i].split(" ")
+        for j, token in enumerate(tokens):
+            if token and (j > 0 or i == 0) and (j < len(tokens) - 1 or i == last):
+                words.add(token)
+    return words
 
 
 # --- interaction model --------------------------------------------------------------------
@@ -277,8 +367,13 @@ def check_sample_text(sample: Any) -> list[str]:
     """Problems with one sample's text: characters, slot syntax and length."""
     if not isinstance(sample, str):
         return [f"sample {sample!r} is not a string"]
+    return list(_sample_text_problems(sample))
+
+
+@functools.lru_cache(maxsize=65536)
+def _sample_text_problems(sample: str) -> tuple[str, ...]:
     if not sample.strip():
-        return ["empty sample"]
+        return ("empty sample",)
     problems = []
     outside_slots = SLOT_REFERENCE.sub(" ", sample)
     if "{" in outside_slots or "}" in outside_slots:
@@ -294,47 +389,54 @@ def check_sample_text(sample: Any) -> list[str]:
     if len(sample) > MAX_SAMPLE_CHARS:
         problems.append(f"sample {sample[:40]!r}... is {len(sample)} characters "
                         f"(at most {MAX_SAMPLE_CHARS})")
-    return problems
+    return tuple(problems)
 
 
 def check_interaction_model(model: Any, where: str = "interaction model") -> list[str]:
     """All problems with one locale's interaction model (file content as parsed JSON)."""
-    problems = _deserialize(model, InteractionModelData, where)
-    if problems:
-        return problems
+    problems = _checked_models.get(model, (), lambda m: tuple(_check_interaction_model(m)))
+    return [f"{where}: {problem}" for problem in problems]
+
+
+def _check_interaction_model(model: Any) -> list[str]:
+    """check_interaction_model's problems, each without the file it is in."""
+    problem = _deserialization_problem(model, InteractionModelData)
+    if problem:
+        return [problem]
+    problems: list[str] = []
     language_model = _language_model(model)
     if not language_model:
-        return [f"{where}: interactionModel.languageModel is missing"]
+        return ["interactionModel.languageModel is missing"]
     if not isinstance(language_model.get("intents"), list):
-        return [f"{where}: languageModel.intents must be a list"]
+        return ["languageModel.intents must be a list"]
 
     invocation = language_model.get("invocationName")
-    problems += [f"{where}: {problem}" for problem in check_invocation_name(invocation)]
+    problems += check_invocation_name(invocation)
     invocation_words = _normalize(invocation) if isinstance(invocation, str) else ""
 
     custom_types: dict[str, dict[str, Any]] = {}
     for slot_type in _list(language_model.get("types")):
         type_name = _dict(slot_type).get("name")
         if not isinstance(type_name, str):
-            problems.append(f"{where}: a custom slot type has no name")
+            problems.append("a custom slot type has no name")
             continue
         custom_types[type_name] = _dict(slot_type)
         for value in _list(_dict(slot_type).get("values")):
             value_name = _dict(_dict(value).get("name"))
             for text in [value_name.get("value"), *_list(value_name.get("synonyms"))]:
                 if not isinstance(text, str) or not text.strip():
-                    problems.append(f"{where}: slot type {type_name} has an empty value")
+                    problems.append(f"slot type {type_name} has an empty value")
                 elif len(text) > MAX_SLOT_VALUE_CHARS:
-                    problems.append(f"{where}: slot type {type_name} value {text[:40]!r}... is "
+                    problems.append(f"slot type {type_name} value {text[:40]!r}... is "
                                     f"longer than {MAX_SLOT_VALUE_CHARS} characters")
 
     intents = _intents(model)
     names = [intent.get("name") for intent in intents]
     for required in REQUIRED_INTENTS:
         if required not in names:
-            problems.append(f"{where}: required built-in intent {required} is missing")
+            problems.append(f"required built-in intent {required} is missing")
     for name in sorted({n for n in names if isinstance(n, str) and names.count(n) > 1}):
-        problems.append(f"{where}: intent {name} is defined more than once")
+        problems.append(f"intent {name} is defined more than once")
 
     owner: dict[str, str] = {}  # the sample as spoken (slots by type) -> first intent with it
     for intent in intents:
@@ -343,20 +445,21 @@ def check_interaction_model(model: Any, where: str = "interaction model") -> lis
         for slot in _list(intent.get("slots")):
             slot_name, slot_type = _dict(slot).get("name"), _dict(slot).get("type")
             if not isinstance(slot_name, str) or not SLOT_NAME_PATTERN.fullmatch(slot_name):
-                problems.append(f"{where}: intent {intent_name} has a slot with a bad name "
+                problems.append(f"intent {intent_name} has a slot with a bad name "
                                 f"{slot_name!r}")
                 continue
             slots[slot_name] = slot
             if not isinstance(slot_type, str):
-                problems.append(f"{where}: slot {intent_name}.{slot_name} has no type")
+                problems.append(f"slot {intent_name}.{slot_name} has no type")
             elif slot_type.startswith("AMAZON."):
                 if slot_type not in AMAZON_SLOT_TYPES:
-                    problems.append(f"{where}: slot {intent_name}.{slot_name} has type "
+                    problems.append(f"slot {intent_name}.{slot_name} has type "
                                     f"{slot_type}, which is not a known built-in slot type")
             elif slot_type not in custom_types:
-                problems.append(f"{where}: slot {intent_name}.{slot_name} has type "
+                problems.append(f"slot {intent_name}.{slot_name} has type "
                                 f"{slot_type}, which the model does not define")
 
+        types = _types_key(slots)
         # Intent samples, then the samples that answer a slot elicitation.
         samples = [(s, "sample") for s in _list(intent.get("samples"))]
         for slot_name, slot in slots.items():
@@ -364,98 +467,153 @@ def check_interaction_model(model: Any, where: str = "interaction model") -> lis
         seen_here: set[str] = set()
         for sample, kind in samples:
             text_problems = check_sample_text(sample)
-            problems += [f"{where}: intent {intent_name} {kind}: {p}" for p in text_problems]
+            problems += [f"intent {intent_name} {kind}: {p}" for p in text_problems]
             if not isinstance(sample, str):
                 continue
             named = SLOT_REFERENCE.findall(sample)
             for slot_name in sorted({n for n in named if named.count(n) > 1}):
-                problems.append(f"{where}: intent {intent_name} {kind} {sample!r} uses slot "
+                problems.append(f"intent {intent_name} {kind} {sample!r} uses slot "
                                 f"{{{slot_name}}} more than once (Alexa refuses the model)")
             for slot_name in named:
                 if SLOT_NAME_PATTERN.fullmatch(slot_name) and slot_name not in slots:
-                    problems.append(f"{where}: intent {intent_name} {kind} {sample!r} uses slot "
+                    problems.append(f"intent {intent_name} {kind} {sample!r} uses slot "
                                     f"{{{slot_name}}}, which the intent does not define")
             normal = _normalize(sample)
             if invocation_words and f" {invocation_words} " in f" {normal} ":
-                problems.append(f"{where}: intent {intent_name} {kind} {sample!r} contains the "
+                problems.append(f"intent {intent_name} {kind} {sample!r} contains the "
                                 f"invocation name")
             if kind != "sample":
                 continue
             bare = re.fullmatch(r"\s*\{([^{}]*)\}\s*", sample)
             bare_type = _dict(slots.get(bare.group(1))).get("type") if bare else None
             if isinstance(bare_type, str) and not bare_type.startswith("AMAZON."):
-                problems.append(f"{where}: intent {intent_name} sample {sample!r} is only a slot "
+                problems.append(f"intent {intent_name} sample {sample!r} is only a slot "
                                 f"of the custom type {bare_type}: Alexa sends the intent almost "
                                 f"anything said; give it words around the slot")
             if normal in seen_here:
-                problems.append(f"{where}: intent {intent_name} lists sample {sample!r} twice")
+                problems.append(f"intent {intent_name} lists sample {sample!r} twice")
             seen_here.add(normal)
             # Across intents, samples Alexa would hear alike are one: "I'm done" is "I am done",
             # "{who} fell" is "{person} fell" when both slots are PERSON.
-            first = owner.setdefault(_spoken(sample, slots), intent_name)
+            first = owner.setdefault(_spoken(sample, types), intent_name)
             if first != intent_name:
-                problems.append(f"{where}: sample {sample!r} is in both {first} and "
+                problems.append(f"sample {sample!r} is in both {first} and "
                                 f"{intent_name}")
-    return problems + [f"{where}: {p}" for p in _overlaps(json.dumps(model, sort_keys=True))]
+    return problems + _overlaps(model)
 
 
 def _slot_type_names(slots: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(_dict(slot).get("type")) for name, slot in slots.items()}
 
 
-def _spoken(sample: str, slots: Mapping[str, Any]) -> str:
+def _types_key(slots: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """An intent's {slot name: type name}, hashable (what _spoken depends on)."""
+    return tuple(sorted(_slot_type_names(slots).items()))
+
+
+@functools.lru_cache(maxsize=65536)
+def _spoken(sample: str, types: tuple[tuple[str, str], ...]) -> str:
     """The sample as the stand-in NLU hears it (case, contractions, hesitations), each slot
-    named by its type."""
-    types = _slot_type_names(slots)
-    return SLOT_REFERENCE.sub(lambda m: "{" + types.get(m.group(1), m.group(1)) + "}",
+    named by its type (`types`: the intent's slots, _types_key)."""
+    names = dict(types)
+    return SLOT_REFERENCE.sub(lambda m: "{" + names.get(m.group(1), m.group(1)) + "}",
                               normalize_sample(sample))
 
 
-@functools.lru_cache(maxsize=16)  # the locale generator checks en-US once per locale
-def _overlaps(model_json: str) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=65536)
+def _spoken_parts(sample: str, types: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """_spoken split at its slots: the odd parts are the slots' type names."""
+    return tuple(SLOT_REFERENCE.split(_spoken(sample, types)))
+
+
+_heard_value = functools.lru_cache(maxsize=65536)(normalize)
+
+
+@functools.lru_cache(maxsize=16384)
+def _expansions(parts: tuple[str, ...], choices: tuple[tuple[str, ...], ...]) -> frozenset[str]:
+    """Every utterance a sample split at its slots can be, each slot taking each of `choices`."""
+    pieces = [(part,) if i % 2 == 0 else choices[i // 2] for i, part in enumerate(parts)]
+    return frozenset(" ".join("".join(words).split()) for words in itertools.product(*pieces))
+
+
+def _overlaps(model: Any) -> list[str]:
     """Samples of two intents that one utterance can match: "I can't walk" in one intent and
     "I {symptom}" in another, where "can't walk" is a value of the symptom's type.
 
     A sample with slots stands for every value of its custom slots; one with a built-in slot
     (a number, a duration), or with more than MAX_EXPANSIONS combinations of values, is
     compared with the samples without slots, by what its slots can hear."""
-    model = json.loads(model_json)
-    sets = _slot_values(model, normalize)
-    values = {name: sorted(words) for name, words in sets.items()}
-    heard_by: dict[str, set[tuple[str, str]]] = {}
-    patterns: list[tuple[str, str, list[str]]] = []
-    literal: list[tuple[str, str, str]] = []
+    sets = _slot_values(model, _heard_value)
+    values = {name: tuple(sorted(words)) for name, words in sets.items()}
+    literal: list[tuple[str, str, str]] = []  # (as heard, intent, sample) for samples w/o slots
+    owners: dict[str, set[tuple[str, str]]] = {}  # such an utterance -> (intent, sample)s
+    expanded: list[tuple[tuple[str, str], frozenset[str]]] = []  # (intent, sample), utterances
+    patterns: list[tuple[str, str, tuple[str, ...]]] = []
     for intent in _intents(model):
         intent_name = str(intent.get("name"))
-        slots = {str(_dict(s).get("name")): s for s in _list(intent.get("slots"))}
+        types = _types_key({str(_dict(s).get("name")): s for s in _list(intent.get("slots"))})
         for sample in _strings(intent.get("samples")):
-            parts = SLOT_REFERENCE.split(_spoken(sample, slots))  # odd parts: slot type names
+            parts = _spoken_parts(sample, types)  # odd parts: slot type names
             if len(parts) == 1:
                 literal.append((parts[0], intent_name, sample))
-                heard_by.setdefault(parts[0], set()).add((intent_name, sample))
+                owners.setdefault(parts[0], set()).add((intent_name, sample))
                 continue
-            choices = [[p] if i % 2 == 0 else values.get(p, []) for i, p in enumerate(parts)]
+            choices = tuple(values.get(p, ()) for p in parts[1::2])
             built_in = any(p.startswith("AMAZON.") for p in parts[1::2])
             if built_in or math.prod(len(c) for c in choices) > MAX_EXPANSIONS:
                 patterns.append((intent_name, sample, parts))
                 continue
-            for words in itertools.product(*choices):
-                heard_by.setdefault(" ".join("".join(words).split()), set()).add(
-                    (intent_name, sample))
+            expanded.append(((intent_name, sample), _expansions(parts, choices)))
+
+    # The utterances more than one sample can be (set operations, not pairs of samples): those
+    # two samples without slots are, and those a sample's slots make that another sample is
+    # or makes too. Every other utterance has one sample, and nothing to report.
+    seen = set(owners)
+    shared = {utterance for utterance, by in owners.items() if len(by) > 1}
+    for _, utterances in expanded:
+        shared |= utterances & seen
+        seen |= utterances
+    heard_by = {utterance: set(owners.get(utterance, ())) for utterance in shared}
+    for owner, utterances in expanded:
+        for utterance in utterances & shared:
+            heard_by[utterance].add(owner)
     problems = []
-    for utterance, owners in sorted(heard_by.items()):
-        if len(owners) < 2 or len({name for name, _ in owners}) < 2 or _spoken_twice(owners):
+    for utterance, by in sorted(heard_by.items()):
+        if len(by) < 2 or len({name for name, _ in by}) < 2 or _spoken_twice(by):
             continue
         problems.append(f"{utterance!r} is heard by more than one intent: "
-                        f"{', '.join(f'{n} {s!r}' for n, s in sorted(owners))}")
-    by_first_word: dict[str, list[tuple[str, str, str]]] = {}
-    for entry in literal:
-        by_first_word.setdefault(entry[0].split(" ", 1)[0], []).append(entry)
+                        f"{', '.join(f'{n} {s!r}' for n, s in sorted(by))}")
+    if patterns:
+        problems += _pattern_overlaps(patterns, literal, sets)
+    return problems
+
+
+def _pattern_overlaps(patterns: list[tuple[str, str, tuple[str, ...]]],
+                      literal: list[tuple[str, str, str]],
+                      sets: Mapping[str, set[str]]) -> list[str]:
+    """The samples without slots that a sample with built-in slots, or too many combinations
+    of values to list, can hear. The literal samples are indexed by their words, so that each
+    such sample is fitted only to those that begin as it can begin and have its own words."""
+    by_first_word: dict[str, list[int]] = {}
+    having: dict[str, set[int]] = {}  # word -> the literal samples with it as a whole word
+    for index, (spoken, _, _) in enumerate(literal):
+        words = spoken.split(" ")
+        by_first_word.setdefault(words[0], []).append(index)
+        for word in words:
+            having.setdefault(word, set()).add(index)
+    problems = []
     for intent_name, sample, parts in patterns:
-        if not any(p in sets for p in parts[1::2]):  # built-in slots only: no first word to go by
+        needed = sorted((having.get(word, set()) for word in _whole_words(parts)), key=len)
+        with_words = set.intersection(*needed) if needed else None
+        if not any(p in sets for p in parts[1::2]):
+            # Built-in slots only: any literal sample can be a number, so all are candidates.
+            indices: Iterable[int] = (range(len(literal)) if with_words is None
+                                      else sorted(with_words))
+            regex = _built_in_sample(parts)
             problems += [f"{other} sample {other_sample!r} is also heard by {intent_name} "
-                         f"sample {sample!r}" for spoken, other, other_sample in literal
-                         if other != intent_name and _fits(parts, spoken, sets)]
+                         f"sample {sample!r}" for spoken, other, other_sample
+                         in (literal[i] for i in indices)
+                         if other != intent_name and regex.fullmatch(spoken)]
             continue
         # Only the samples that begin as this one can begin: its first word, or a value's.
         if parts[0]:
@@ -464,13 +622,14 @@ def _overlaps(model_json: str) -> tuple[str, ...]:
             firsts = {w.split(" ", 1)[0] for w in sets[parts[1]] if w}
         else:
             firsts = set(by_first_word)
-        candidates = (entry for first in firsts for entry in by_first_word.get(first, ()))
-        for spoken, other, other_sample in candidates:
+        indices = sorted(i for first in firsts for i in by_first_word.get(first, ())
+                         if with_words is None or i in with_words)
+        for spoken, other, other_sample in (literal[i] for i in indices):
             if (other != intent_name and spoken.endswith(parts[-1])
                     and _fits(parts, spoken, sets)):
                 problems.append(f"{other} sample {other_sample!r} is also heard by "
                                 f"{intent_name} sample {sample!r}")
-    return tuple(problems)
+    return problems
 
 
 def _spoken_twice(owners: set[tuple[str, str]]) -> bool:
@@ -698,8 +857,7 @@ def check_example_phrases(manifest: Any, models: Mapping[str, Any],
         invocation = _language_model(model).get("invocationName")
         if not isinstance(invocation, str) or not invocation.strip():
             continue  # reported by the locale and model checks
-        samples = _sample_forms(model)
-        values = _slot_values(model, _normalize)
+        forms: _Forms = _phrase_forms.get(model, (), _Forms.of)
         invocation = _normalize(invocation)
         for phrase in _strings(_dict(info).get("examplePhrases")):
             at = f"{where}: {locale} example phrase {phrase!r}"
@@ -723,7 +881,7 @@ def check_example_phrases(manifest: Any, models: Mapping[str, Any],
                 continue
             candidates = [request] + [request[len(w) + 1:] for w in CONNECTING_WORDS
                                       if request.startswith(w + " ")]
-            if not any(_fits(form, c, values) for form in samples for c in candidates):
+            if not any(forms.fit(c) for c in candidates):
                 problems.append(f"{at}: {request!r} is not a sample utterance of the {locale} "
                                 f"model")
     return problems

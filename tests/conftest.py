@@ -254,6 +254,12 @@ def make_alexa(send: Send, clock: FakeClock, locale: str) -> Callable[..., Alexa
     return make
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The exhaustive explorations first: each takes seconds, and pytest-xdist hands out tests
+    in this order, so started last they would leave the other workers idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("exhaustive") is None)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """The exhaustive exploration's figures (tests/test_exhaustive.py), at the end of a run."""
     lines = [value for report in terminalreporter.stats.get("passed", [])

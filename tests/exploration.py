@@ -426,12 +426,12 @@ def detours_of(group: str) -> tuple[Event, ...]:
 
 
 def explore(*, detours: int = 1, detour_events: tuple[Event, ...] | None = None,
-            probe: bool = False, rounds: int = 1,
+            rounds: int = 1,
             situations: tuple[str, ...] = tuple(SITUATIONS)) -> Report:
     """Every state reachable from a fresh start by the routine's own way forward (CORE and
     time passing), with up to `detours` of `detour_events` (default: every other event)
-    anywhere along the way, each transition checked. `probe`: from every state reached,
-    also try and check every event of the alphabet without going further.
+    anywhere along the way, each transition checked. Every detour is tried from every state
+    of the way forward, so the groups' runs together try every event from each of them.
 
     Breadth first, one detour at a time: a state is expanded with the fewest detours it can
     be reached with, so the budget left is the most it can have."""
@@ -449,7 +449,7 @@ def explore(*, detours: int = 1, detour_events: tuple[Event, ...] | None = None,
     for used in range(detours + 1):
         queue = deque(frontier)
         detoured: list[tuple[Node, tuple[str, ...]]] = []
-        events = EVENTS if probe else CORE_EVENTS + (detouring if used < detours else ())
+        events = CORE_EVENTS + (detouring if used < detours else ())
         while queue:
             node, path = queue.popleft()
             report.deepest = max(report.deepest, len(path))

@@ -802,7 +802,9 @@ def test_a_permission_answer_whose_payload_is_not_an_object_is_no_consent(
     a spoken answer, and is never taken as the timers permission given: no timer is set (only
     the well-formed "accepted" sets the timer waiting for it)."""
     wire = fresh_wire(lambda_handler, timers_api, timers_api.url, "en-US")
+    started = wire.now.timestamp()  # the round began as the permission was asked
     in_session_at(wire, {"step": ROUTINE.cold_step, "cold_round": 1,
+                         "round_started_at": started, "round_ends_at": started + 20 * 60,
                          "wanted_purpose": "cold", "wanted_minutes": 15})
     wire.send(wire.envelope({**PERMISSION_ANSWER, "payload": payload}))
     assert wire.outcome is not None

@@ -82,7 +82,9 @@ def test_every_template_renders_as_alexa_and_the_app_accept(loc: str) -> None:
         for r in rendered:
             if not r.text.strip():
                 problems.append(f"nothing said: {r.where}")
-            elif template.ext == "ssml" and r.markup not in checked:
+            elif template.ext == "ssml":
+                if r.markup in checked:
+                    continue
                 try:
                     check_ssml(f"<speak>{r.markup}</speak>")
                     checked.add(r.markup)

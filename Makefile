@@ -38,8 +38,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests run on every core (pytest-xdist); PYTEST_ARGS="-n 0" runs them in one process.
 unit: $(STAMP) $(STANDINS)/node_modules/.installed $(SCREENS_MODULES)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n auto $(PYTEST_ARGS)
 
 test: lint typecheck unit
 

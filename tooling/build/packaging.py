@@ -1,14 +1,14 @@
 """`cramp-coach package`: the ASK CLI skill package and the AWS Lambda zip, from a checkout.
 
 dist/skill-package/ has the layout `ask deploy` reads (skill.json,
-interactionModels/custom/<locale>.json and tasks/<Task>.<Version>.json). dist/lambda.zip is for the Lambda Python 3.11 runtime:
-lambda_function.py at the root, the `skill` package with its templates and content, and the
-runtime dependencies as manylinux x86_64 wheels for CPython 3.11, minus what Lambda already
-provides (boto3 and its own dependencies). Every module ships with a .pyc compiled by Python 3.11
-in unchecked-hash mode: /var/task is read-only, so Lambda cannot cache bytecode itself, and an
-unchecked-hash .pyc is used without reading the source's mtime or hashing it. The zip is
-deterministic (sorted entries, fixed timestamps and permissions) for the same resolved versions.
-"""
+interactionModels/custom/<locale>.json and tasks/<Task>.<Version>.json). dist/lambda.zip is for the
+Lambda Python 3.11 runtime: lambda_function.py at the root, the `skill` package with its templates
+and content, and the runtime dependencies as manylinux x86_64 wheels for CPython 3.11, minus what
+Lambda already provides (boto3 and its own dependencies). Every module ships with a .pyc compiled
+by Python 3.11 in unchecked-hash mode: /var/task is read-only, so Lambda cannot cache bytecode
+itself, and an unchecked-hash .pyc is used without reading the source's mtime or hashing it. The
+zip is deterministic (sorted entries, fixed timestamps and permissions) for the same resolved
+versions."""
 
 from __future__ import annotations
 

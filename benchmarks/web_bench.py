@@ -5,6 +5,7 @@ Run from the repository root: ``.venv/bin/python benchmarks/web_bench.py``
 Both apps are served by gunicorn (2 sync workers) on 127.0.0.1 and driven, one after the other,
 with the same pre-signed LaunchRequests (a test CA's signature, fresh timestamps) by a few
 concurrent clients, each request on a new connection as gunicorn's sync workers close them.
+The requests are launches by returning users (see USERS).
 Cramp Coach verifies every request (signature, cached chain, timestamp, skill id) before its
 routine answers; the hello world verifies nothing (see hello_web.py). The chain is served by a
 loopback server through CRAMP_COACH_CERT_FETCH_BASE, a test-only setting. A warm-up, not
@@ -25,11 +26,13 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,13 +197,113 @@ def check_forgery_refused(base: str, request: Request) -> None:
         raise BenchmarkFailed(f"{base}: a tampered request got HTTP {status}, not 400")
 
 
-def signed_requests(ca: TestCA, count: int) -> list[Request]:
+# The users the LaunchRequests come from, in turn: more than there are concurrent clients, so
+# that no two requests in flight are the same user's (one person does not launch the skill
+# from four devices at once; the same user from every client measured conflicting saves and
+# their replays). The warm-up launches each once, so the measured launches are returning
+# users', the common case; --new-users makes every request a first launch instead.
+USERS = [f"amzn1.ask.account.BENCH{i:04d}" for i in range(64)]
+
+
+def signed_requests(ca: TestCA, count: int, new_users: bool = False) -> list[Request]:
     """Return ``count`` distinct LaunchRequests for Cramp Coach's skill id, signed by the CA."""
     requests = []
-    for _ in range(count):
-        body = encode(launch_request(application_id=SKILL_ID))
+    for i in range(count):
+        envelope = launch_request(application_id=SKILL_ID)
+        user_id = f"amzn1.ask.account.NEW{uuid.uuid4().hex.upper()}" if new_users else USERS[
+            i % len(USERS)]
+        envelope["session"]["user"] = envelope["context"]["System"]["user"] = {"userId": user_id}
+        body = encode(envelope)
         requests.append((body, signed_headers(body, ca.leaf.key, CERT_URL)))
     return requests
+
+
+# Where a request's time goes: (label, file the function is in, function name); each figure
+# is that function's cumulative time per request (all its calls).
+STAGES = [
+    ("the whole WSGI request (Flask, werkzeug)", "flask/app.py", "wsgi_app"),
+    ("  skill/web.py's view", "skill/web.py", "alexa"),
+    ("    verification (signature, chain cache, timestamp)", "skill/request_verification.py",
+     "verify"),
+    ("    SDK deserialization (every call)", "ask_sdk_core/serialize.py", "deserialize"),
+    ("      of which dateutil parsing timestamps", "dateutil/parser/_parser.py", "parse"),
+    ("    SkillAdapter.dispatch_request (hello world)", "flask_ask_sdk/skill_adapter.py",
+     "dispatch_request"),
+    ("    EnvelopeSkillAdapter.dispatch_envelope", "skill/web.py", "dispatch_envelope"),
+    ("      skill.invoke", "ask_sdk_core/skill.py", "invoke"),
+    ("        store read", "skill/memory.py", "get_attributes"),
+    ("        store write", "skill/memory.py", "save_attributes"),
+    ("        routine (advance)", "skill/routine/flow.py", "advance"),
+    ("        response and speech (present)", "skill/response.py", "present"),
+    ("      SDK serialization", "ask_sdk_core/serialize.py", "serialize"),
+    ("      jsonify", "flask/json/__init__.py", "jsonify"),
+]
+
+
+def profile(count: int) -> None:
+    """Per request, in this process through Flask's test client: where each app's CPU goes.
+
+    The same signed requests go to both apps, under cProfile timing CPU. gunicorn's share (the
+    socket, HTTP parsing) is the same for both and is not in here.
+    """
+    import cProfile
+    import pstats
+
+    from skill.web import create_app
+
+    ca = TestCA.create("Benchmark")
+    chains = ChainServer(files={urlsplit(CERT_URL).path: ca.chain_pem()})
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["CRAMP_COACH_DB"] = str(Path(tmp) / "memory.sqlite3")
+        sys.path.insert(0, str(ROOT / "benchmarks"))
+        import hello_web
+
+        apps = {"cramp-coach": create_app(verify=True, skill_id=SKILL_ID,
+                                          trusted_roots_pem=ca.root_pem(),
+                                          cert_fetch_base=chains.base),
+                "hello-world": hello_web.app}
+        figures: dict[str, dict[str, float]] = {}
+        totals: dict[str, tuple[float, float]] = {}
+        for name, app in apps.items():
+            client = app.test_client()
+            for body, headers in signed_requests(ca, len(USERS)):  # warm-up: users seen once
+                assert client.post("/", data=body, headers=headers).status_code == 200
+            requests = signed_requests(ca, count)
+            started = time.process_time()
+            for body, headers in requests:
+                client.post("/", data=body, headers=headers)
+            plain_ms = (time.process_time() - started) * 1000 / count
+            profiler = cProfile.Profile(time.process_time)
+            profiler.enable()
+            for body, headers in signed_requests(ca, count):
+                client.post("/", data=body, headers=headers)
+            profiler.disable()
+            raw: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+            total_ms = sum(own for (_cc, _nc, own, _cum, _callers) in raw.values()) * 1000 / count
+            totals[name] = (plain_ms, total_ms)
+            figures[name] = {}
+            for label, where, function in STAGES:
+                found = [(cum, calls) for (filename, _line, fn), (_cc, calls, _own, cum, _c)
+                         in raw.items() if filename.endswith(where) and fn == function]
+                if found:
+                    # Nested calls of the same function are inside the outermost one.
+                    figures[name][label] = max(cum for cum, _ in found) * 1000 / count
+                    if function == "deserialize":
+                        figures[name][label + f" x{sum(c for _, c in found) / count:.0f}"] = 0.0
+    chains.close()
+    print(f"\nweb: where a request's CPU goes, in process ({count} signed LaunchRequests through "
+          "Flask's test client; cumulative ms per request under cProfile):")
+    print(f"  {'':62}{'cramp-coach':>12}{'hello-world':>12}")
+    print(f"  {'CPU per request without the profiler':62}"
+          + "".join(f"{totals[n][0]:12.3f}" for n in apps))
+    print(f"  {'CPU per request under the profiler':62}"
+          + "".join(f"{totals[n][1]:12.3f}" for n in apps))
+    for label, _where, _function in STAGES:
+        row = [figures[n].get(label) for n in apps]
+        times = [next((k for k in figures[n] if k.startswith(label + " x")), "") for n in apps]
+        calls = " ".join(t.rsplit(" ", 1)[-1] for t in times if t)
+        print(f"  {label + (' (' + calls + ')' if calls else ''):62}"
+              + "".join(f"{v:12.3f}" if v is not None else f"{'-':>12}" for v in row))
 
 
 def main() -> None:
@@ -211,7 +314,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--new-users", action="store_true",
+                        help="every request a new user's first launch (default: returning users)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead: where each app's CPU goes per request, in process")
     args = parser.parse_args()
+    if args.profile:
+        profile(min(args.requests, 1000))
+        return
 
     ca = TestCA.create("Benchmark")
     chains = ChainServer(files={urlsplit(CERT_URL).path: ca.chain_pem()})
@@ -220,6 +330,8 @@ def main() -> None:
         root_file = Path(tmp) / "root.pem"
         root_file.write_bytes(ca.root_pem())
         cramp_env = {
+            # The embedded store in the scratch folder, never the user's own memory file.
+            "CRAMP_COACH_DB": str(Path(tmp) / "memory.sqlite3"),
             "CRAMP_COACH_TRUSTED_CA": str(root_file),
             "CRAMP_COACH_CERT_FETCH_BASE": chains.base,  # test only: loopback chain server
             "CRAMP_COACH_SKILL_ID": SKILL_ID,
@@ -234,14 +346,14 @@ def main() -> None:
             ]
         }
         for name, base in bases.items():
-            drive(name, base, signed_requests(ca, args.warmup), args.clients)
+            drive(name, base, signed_requests(ca, max(args.warmup, len(USERS))), args.clients)
         # Rounds alternate which app goes first, so a neighbour's load on this small machine
         # falls on both alike.
         measured: dict[str, list[Result]] = {name: [] for name in bases}
         per_round = args.requests // args.rounds
         for round_number in range(args.rounds):
             # Signed just before each round so every timestamp is inside the 150 s window.
-            requests = signed_requests(ca, per_round)
+            requests = signed_requests(ca, per_round, args.new_users)
             order = list(bases) if round_number % 2 == 0 else list(reversed(bases))
             for name in order:
                 measured[name].append(drive(name, bases[name], requests, args.clients))

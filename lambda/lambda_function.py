@@ -1,7 +1,8 @@
-"""AWS Lambda entry point: the handler is `lambda_function.lambda_handler`."""
+"""AWS Lambda entry point: the handler is `lambda_function.lambda_handler`.
 
-import os
+The settings are read, and the skill built, once per Lambda instance, at import.
+"""
 
 from skill.app import build_skill, event_handler
 
-lambda_handler = event_handler(build_skill(skill_id=os.environ.get("CRAMP_COACH_SKILL_ID")))
+lambda_handler = event_handler(build_skill())

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, cast
+from datetime import datetime
+from typing import Any, Literal, cast
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import SerializationException
@@ -14,7 +15,7 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model import RequestEnvelope
 
-from skill.conversation import Conversation
+from skill.conversation import Conversation, Observer, TimerServiceFor
 from skill.handlers.answers import AnswerIntents
 from skill.handlers.base import ConversationHandler
 from skill.handlers.fallback import (
@@ -24,12 +25,15 @@ from skill.handlers.fallback import (
     UnknownRequestHandler,
 )
 from skill.handlers.info import InfoIntents
+from skill.handlers.name_free import CanFulfillHandler
 from skill.handlers.navigation import NavigationIntents
 from skill.handlers.safety import SafetyIntents
 from skill.handlers.session import LaunchHandler, SessionEndedHandler, SessionIntents
 from skill.handlers.situations import SituationIntents
 from skill.handlers.timers import PermissionAnswerHandler, TimerIntents
-from skill.memory import store_from_env
+from skill.handlers.touch import TouchHandler
+from skill.memory import store_for
+from skill.settings import Settings
 
 # In the order they are asked; only the last one's place matters: it takes what nobody did.
 REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
@@ -37,6 +41,7 @@ REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
     SessionEndedHandler,
     SessionIntents,
     NavigationIntents,
+    TouchHandler,
     AnswerIntents,
     SafetyIntents,
     TimerIntents,
@@ -50,25 +55,49 @@ REQUEST_HANDLERS: tuple[type[ConversationHandler], ...] = (
 
 EventHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
-_FROM_ENV: Any = object()  # "use the store the environment names"
-
 
 def build_skill(
+    settings: Settings | None = None,
     *,
-    store: AbstractPersistenceAdapter | None = _FROM_ENV,
+    store: AbstractPersistenceAdapter | None | Literal["from settings"] = "from settings",
     api_client: Any = None,
-    skill_id: str | None = None,
+    timer_service: TimerServiceFor | None = None,
+    observe: Observer | None = None,
 ) -> CustomSkill:
-    """The Cramp Coach skill. `store` defaults to the environment's (SQLite or DynamoDB)."""
-    conversation = Conversation(store=store_from_env() if store is _FROM_ENV else store)
+    """The Cramp Coach skill, configured by `settings` (default: read from the environment).
+
+    `store` replaces the settings' store (None: the session only); `timer_service` and
+    `observe` are seams for tools and tests (an in-process Timers API; the outcomes chosen).
+    """
+    settings = settings or Settings.from_env()
+    conversation = Conversation(
+        store=store_for(settings) if store == "from settings" else store,
+        timer_service=timer_service or _timer_service(settings), observe=observe)
     # No API client at start: the Timers API's own (with timeouts) is made when first needed.
     builder = CustomSkillBuilder(api_client=api_client)
+    # First, and apart from the conversation: asking whether the skill could answer a request
+    # must never read or change the user's state.
+    builder.add_request_handler(CanFulfillHandler())
     for handler in REQUEST_HANDLERS:
         builder.add_request_handler(handler(conversation))
     builder.add_exception_handler(ErrorHandler(conversation))
     # The SDK's type comment declares skill_id as None only; it takes the id string.
-    builder.skill_id = skill_id  # type: ignore[assignment]
+    builder.skill_id = settings.skill_id  # type: ignore[assignment]
     return builder.create()
+
+
+def _timer_service(settings: Settings) -> TimerServiceFor | None:
+    """The Timers API on the process's one HTTPS client, with the settings' CA bundle."""
+    if settings.ca_bundle is None:
+        return None  # the default: built on first use with the system's trust store
+
+    def service(handler_input: Any) -> Any:
+        from skill import timers  # lazy: http.client and ssl only when a timer is set
+
+        return timers.TimerService.from_handler_input(
+            handler_input, api_client=timers.default_api_client(settings.ca_bundle))
+
+    return service
 
 
 _serializer = DefaultSerializer()
@@ -77,32 +106,94 @@ log = logging.getLogger(__name__)
 UNREADABLE_REQUEST = "CrampCoach.UnreadableRequest"
 
 
+class NotAnEnvelope(ValueError):
+    """The input is not an Alexa request envelope at all (no request object with a type)."""
+
+
+#: Alexa's envelopes are about a dozen levels deep. The SDK deep-copies session attributes
+#: (AttributesManager), which raises RecursionError a few hundred levels down: deeper input
+#: is not an envelope Alexa sent.
+MAX_ENVELOPE_DEPTH = 64
+
+
+def nesting_depth(value: object, limit: int) -> int:
+    """How deeply `value` nests lists and objects, counted no further than limit + 1.
+
+    Iterative, so that it cannot itself run out of stack on the input it guards against."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def event_handler(skill: CustomSkill) -> EventHandler:
     """A Lambda-style function: Alexa's request JSON (as a dict) in, the response dict out."""
 
     def handle(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        envelope = _envelope(event)
+        envelope = read_envelope(event)
         response = skill.invoke(request_envelope=envelope, context=context)
         return cast(dict[str, Any], _serializer.serialize(response))
 
     return handle
 
 
-def _envelope(event: dict[str, Any]) -> RequestEnvelope:
-    """The SDK's envelope for an event; a request the SDK cannot represent (a type or value
-    newer than the SDK, say) becomes an intent nobody handles, so it is answered as input the
-    skill did not understand instead of failing the whole invocation."""
+def read_envelope(event: object) -> RequestEnvelope:
+    """The one policy for what reaches the skill, whichever entry point it came through.
+
+    Not an envelope at all (not an object, no request with a type): NotAnEnvelope, which the
+    web endpoint answers 400 and the Lambda reports as a failed invocation. An envelope the
+    SDK cannot represent (a request type or a value newer than the SDK, say): a stand-in
+    request, answered as input the skill did not understand (a session that ended for a
+    reason newer than the SDK still just ended), instead of failing the whole turn.
+    """
+    if not isinstance(event, dict):
+        raise NotAnEnvelope("the request is not a JSON object")
+    raw = event.get("request")
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise NotAnEnvelope("the envelope has no request with a type")
+    if nesting_depth(event, MAX_ENVELOPE_DEPTH) > MAX_ENVELOPE_DEPTH:
+        raise NotAnEnvelope(f"the envelope is nested over {MAX_ENVELOPE_DEPTH} levels deep")
     try:
         return _serializer.deserialize(json.dumps(event), RequestEnvelope)
-    except SerializationException:
-        raw = event.get("request")
-        request: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        log.info("request type the SDK cannot read: %s", str(request.get("type"))[:80])
-        known: dict[str, Any] = {
-            k: request[k] for k in ("requestId", "timestamp", "locale") if k in request}
-        # A session that ended for a reason newer than the SDK still just ended: no speech.
-        ended = request.get("type") == "SessionEndedRequest"
-        stand_in: dict[str, Any] = {**known, "type": "SessionEndedRequest"} if ended else {
-            **known, "type": "IntentRequest", "intent": {"name": UNREADABLE_REQUEST}}
-        return _serializer.deserialize(json.dumps({**event, "request": stand_in}),
+    except (SerializationException, TypeError, ValueError, RecursionError):
+        log.info("request the SDK cannot read: %s", raw["type"][:80])
+    if raw["type"] == "LaunchRequest" and "task" in raw:
+        # A task the SDK cannot read (not an object) is no task of ours: still a launch.
+        return read_envelope({**event, "request": {k: v for k, v in raw.items() if k != "task"}})
+    known: dict[str, Any] = {k: raw[k] for k in ("requestId", "timestamp", "locale")
+                             if isinstance(raw.get(k), str)}
+    if "timestamp" in known and not _is_iso_time(known["timestamp"]):
+        del known["timestamp"]  # "yesterday" would fail the stand-in too
+    ended = raw["type"] == "SessionEndedRequest"
+    stand_in: dict[str, Any] = {**known, "type": "SessionEndedRequest"} if ended else {
+        **known, "type": "IntentRequest", "intent": {"name": UNREADABLE_REQUEST}}
+    readable = {k: event[k] for k in ("version", "context") if isinstance(event.get(k), dict)}
+    session = event.get("session")
+    if isinstance(session, dict):
+        readable["session"] = session
+    try:
+        return _serializer.deserialize(json.dumps({**readable, "request": stand_in}),
                                        RequestEnvelope)
+    except (SerializationException, TypeError, ValueError, RecursionError):
+        # The session or context is what the SDK cannot read: answer without them.
+        return _serializer.deserialize(json.dumps({"version": "1.0", "request": stand_in}),
+                                       RequestEnvelope)
+
+
+def _is_iso_time(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

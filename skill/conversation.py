@@ -1,14 +1,16 @@
-"""One turn of the conversation: load the state, advance the routine, keep it, answer.
+"""One turn of the conversation: load the state, advance the routine, keep it, act, answer.
 
-This is the only place that joins the ASK request to the pure routine, the templates and
-the user's memory; handlers only say which event a request is.
+This is the only place that joins the ASK request to the pure routine, the user's memory and
+the Timers API; handlers only say which event a request is, and skill/response.py only shapes
+the routine's outcome into Alexa's response.
 
 Where the state lives: within a session, in the session attributes (they travel with each
-request); between sessions, in the store, saved after every turn so that a session that dies
-loses nothing. The store's records carry a version: when two devices of one user answer at
-once, the later save conflicts, and the turn is replayed on the state the other one saved,
-so neither silently erases the other's progress. A store that fails is logged and the
-conversation carries on from the session: nothing alarming is said.
+request); between sessions, in the store, read once when a session opens and saved after
+every turn that changes it, so that a session that dies loses nothing. The store's records
+carry a version: when two devices of one user answer at once, the later save conflicts, and
+the turn is replayed on the state the other one saved, so neither silently erases the
+other's progress. A store that fails is logged and the conversation carries on from the
+session: nothing alarming is said.
 """
 
 from __future__ import annotations
@@ -23,34 +25,30 @@ from typing import TYPE_CHECKING, Any
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
-from ask_sdk_model.interfaces.connections import SendRequestDirective
-from ask_sdk_model.ui import AskForPermissionsConsentCard, SimpleCard
 
-from skill import screen
+from skill import response, tasks
 from skill.memory import VERSION_KEY, StoreConflict, StoreError
 from skill.routine import (
     ChangeTimer,
-    ConsentCard,
     Ev,
     Event,
     Forget,
-    Line,
     Outcome,
-    Question,
     Routine,
     SetTimer,
     State,
     TimerCall,
+    TimerOp,
+    TimerReport,
+    TimerResult,
     advance,
     load_routine,
 )
-from skill.speech import DEFAULT_LOCALE, Voice, to_text
+from skill.speech import Voice
 
 if TYPE_CHECKING:
     # The Timers API client pulls in http.client and ssl (~30 ms of a cold start): it is
-    # imported when a turn first calls it, and APL's model classes only for screens.
-    from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
-
+    # imported when a turn first calls it.
     from skill import timers
 
 log = logging.getLogger(__name__)
@@ -61,12 +59,10 @@ STATE_KEY = "routine"
 MAX_ATTEMPTS = 3
 # Labels tried for one timer ("label", "label (2)", ...) before giving up on a duplicate.
 LABEL_TRIES = 3
-# The token Alexa hands back with its answer to the permission question.
-PERMISSION_TOKEN = "cramp-coach-timers"
 
 TimerServiceFor = Callable[[HandlerInput], "timers.TimerService"]
-# Alexa's permission scope for skill timers (the same string as skill.json's permission).
-TIMERS_SCOPE = "alexa::alerts:timers:skill:readwrite"
+# Sees every turn's outcome (tests assert on what the routine chose, not on its words).
+Observer = Callable[[HandlerInput, Outcome], None]
 
 
 class Conversation:
@@ -74,10 +70,12 @@ class Conversation:
 
     def __init__(self, store: AbstractPersistenceAdapter | None = None,
                  routine: Routine | None = None,
-                 timer_service: TimerServiceFor | None = None) -> None:
+                 timer_service: TimerServiceFor | None = None,
+                 observe: Observer | None = None) -> None:
         self.store = store
         self.routine = routine or load_routine()
         self.timer_service = timer_service
+        self.observe = observe
 
     def reply(self, handler_input: HandlerInput, event: Event) -> Response:
         """Answer one request: the routine decides, the templates speak."""
@@ -85,13 +83,15 @@ class Conversation:
         memory = _Memory(handler_input, self.store, self.routine)
         for _attempt in range(MAX_ATTEMPTS):
             outcome = advance(memory.load(), event, self.routine)
+            if any(isinstance(e, TimerCall) for e in outcome.effects):
+                # A timer set is done, whatever another device saved meanwhile: this turn's
+                # state is saved over it rather than replayed (a replay would set it twice).
+                outcome = self._call_timers(handler_input, outcome, event)
+                memory.keep(outcome, overwrite=True)
+                break
             if memory.keep(outcome):
                 break
-        if any(isinstance(e, TimerCall) for e in outcome.effects):
-            # Only once the turn's state is safely kept: a replayed turn must not set two timers.
-            outcome = self._call_timers(handler_input, outcome, event)
-            memory.keep(outcome, overwrite=True)
-        return present(handler_input, outcome, self.routine)
+        return self._answer(handler_input, outcome)
 
     def apologise(self, handler_input: HandlerInput) -> Response:
         """After an error: sorry, and where the runner is, from the session alone.
@@ -101,7 +101,12 @@ class Conversation:
         outcome = advance(memory.load(), Event(Ev.ERROR, at=request_time(handler_input)),
                           self.routine)
         memory.keep(outcome)
-        return present(handler_input, outcome, self.routine)
+        return self._answer(handler_input, outcome)
+
+    def _answer(self, handler_input: HandlerInput, outcome: Outcome) -> Response:
+        if self.observe is not None:
+            self.observe(handler_input, outcome)
+        return response.present(handler_input, outcome, self.routine)
 
     def _call_timers(self, handler_input: HandlerInput, outcome: Outcome,
                      cause: Event) -> Outcome:
@@ -109,42 +114,56 @@ class Conversation:
         from skill import timers
 
         service = (self.timer_service or timers.TimerService.from_handler_input)(handler_input)
+        skill_id = tasks.application_id(handler_input.request_envelope)
         calls = [e for e in outcome.effects if isinstance(e, TimerCall)]
         while calls:
-            voice = voice_for(handler_input, outcome.state, self.routine)
-            result = _timer_call(service, calls.pop(0), voice)
-            answered = Event(Ev.TIMER_RESULT, at=cause.at, in_car=cause.in_car, data=result)
-            later = advance(outcome.state, answered, self.routine)
+            voice = response.voice_for(handler_input, outcome.state, self.routine)
+            report = _timer_call(service, calls.pop(0), voice, skill_id)
+            later = advance(outcome.state, Event(Ev.TIMER_RESULT, at=cause.at,
+                                                 in_car=cause.in_car, report=report),
+                            self.routine)
             outcome = outcome.then(later)
             calls += [e for e in later.effects if isinstance(e, TimerCall)]
         return outcome
 
 
-def _timer_call(service: timers.TimerService, call: TimerCall, voice: Voice) -> dict[str, Any]:
-    """One call to the Timers API, its outcome as plain data for the routine."""
+def _timer_call(service: timers.TimerService, call: TimerCall, voice: Voice,
+                skill_id: str | None = None) -> TimerReport:
+    """One call to the Timers API, its outcome as a report for the routine."""
     from skill import timers
 
     if isinstance(call, SetTimer):
-        purpose = call.purpose.value
-        label = voice.text("timer/label", purpose=purpose, round=call.round)
-        announcement = voice.text("timer/announce", purpose=purpose)
+        label = voice.text("timer/label", purpose=call.purpose.value, round=call.round)
+        announcement = voice.text("timer/announce", purpose=call.purpose.value)
+        # The timer's end brings the skill back (its task), else it only announces.
+        task = timers.LaunchTask(
+            tasks.qualified_name(skill_id), tasks.TASK_VERSION,
+            tasks.task_input(call.purpose, call.round, call.minutes),
+            voice.text("timer/confirm", purpose=call.purpose.value,
+                       skill=timers.CONTINUE_WITH_SKILL_NAME)) if skill_id else None
         for copy in range(1, LABEL_TRIES + 1):
             # Labels must be unique on the device: an older routine's timer may hold this one.
             made = service.create(call.minutes, label=label if copy == 1 else f"{label} ({copy})",
-                                  announcement=announcement, locale=voice.context["locale"])
+                                  announcement=announcement, locale=voice.locale, task=task)
             if not (isinstance(made, timers.TimerRefused) and made.reason == "duplicate_label"):
                 break
-        data: dict[str, Any] = {"op": "create", "purpose": purpose, "minutes": call.minutes}
-        if isinstance(made, timers.TimerSet):
-            return {**data, "result": "set", "id": made.id}
-        if isinstance(made, timers.PermissionNeeded):
-            return {**data, "result": "permission"}
-        return {**data, "result": "failed", "reason": made.reason}
+        match made:
+            case timers.TimerSet(id=timer_id):
+                return TimerReport(call, TimerResult.DONE, timer_id=timer_id)
+            case timers.PermissionNeeded():
+                return TimerReport(call, TimerResult.NEEDS_PERMISSION)
+            case _:
+                return TimerReport(call, TimerResult.FAILED, reason=made.reason)
     assert isinstance(call, ChangeTimer)
-    change = {"cancel": service.cancel, "pause": service.pause, "resume": service.resume}
-    done = change[call.op](call.timer.id)
-    result = {timers.Done: "done", timers.NotFound: "not_found"}.get(type(done), "failed")
-    return {"op": call.op, "timer": call.timer.to_dict(), "result": result, "quiet": call.quiet}
+    change = {TimerOp.CANCEL: service.cancel, TimerOp.PAUSE: service.pause,
+              TimerOp.RESUME: service.resume}[call.op]
+    match change(call.timer.id):
+        case timers.Done():
+            return TimerReport(call, TimerResult.DONE)
+        case timers.NotFound():
+            return TimerReport(call, TimerResult.NOT_FOUND)
+        case failed:
+            return TimerReport(call, TimerResult.FAILED, reason=getattr(failed, "reason", ""))
 
 
 class _Memory:
@@ -152,7 +171,6 @@ class _Memory:
 
     def __init__(self, handler_input: HandlerInput, store: AbstractPersistenceAdapter | None,
                  routine: Routine) -> None:
-        self.handler_input = handler_input
         self.envelope = handler_input.request_envelope
         self.store = store
         self.routine = routine
@@ -162,10 +180,13 @@ class _Memory:
         # Read the store when a session opens; within one, the session attributes are current
         # (a session that could not reach the store at first reads it again next turn).
         self.reload = self.new_session or VERSION_KEY not in self.session
+        self.kept: dict[str, Any] | None = None  # the state as last read or saved
 
     def load(self) -> State:
         in_session = State.from_dict(self.session.get(STATE_KEY), self.routine)
         if self.store is None or not self.reload:
+            kept = self.session.get(STATE_KEY)
+            self.kept = kept if isinstance(kept, dict) else None
             return in_session.new_session() if self.new_session else in_session
         try:
             record = self.store.get_attributes(self.envelope)
@@ -173,7 +194,10 @@ class _Memory:
             log.warning("memory unavailable, carrying on from the session: %s", error)
             self.store = None  # no write either: it could overwrite what we could not read
             return in_session.new_session() if self.new_session else in_session
+        self.reload = False
         self.session[VERSION_KEY] = record.get(VERSION_KEY)
+        kept = record.get(STATE_KEY)
+        self.kept = kept if isinstance(kept, dict) else None
         stored = State.from_dict(record.get(STATE_KEY), self.routine)
         if self.new_session:
             return stored.new_session()
@@ -190,21 +214,25 @@ class _Memory:
         `overwrite`: the turn already happened (a timer was set): save over a newer record
         rather than replay it.
         """
-        self.session[STATE_KEY] = outcome.state.to_dict()
+        state = outcome.state.to_dict()
+        self.session[STATE_KEY] = state
         if self.store is None:
             return True
         try:
             if any(isinstance(e, Forget) for e in outcome.effects):
                 self.store.delete_attributes(self.envelope)
                 self.session.pop(VERSION_KEY, None)
+                self.kept = None
                 return True
-            record = {STATE_KEY: outcome.state.to_dict(),
-                      VERSION_KEY: self.session.get(VERSION_KEY)}
+            if state == self.kept and self.session.get(VERSION_KEY) is not None:
+                return True  # nothing changed: no write
+            record = {STATE_KEY: state, VERSION_KEY: self.session.get(VERSION_KEY)}
             self.store.save_attributes(self.envelope, record)
             self.session[VERSION_KEY] = record[VERSION_KEY]
+            self.kept = state
         except StoreConflict:
             if overwrite:
-                return self._save_over(outcome)
+                return self._save_over(state)
             log.info("another request saved first; replaying the turn on its state")
             self.reload = True
             return False
@@ -212,14 +240,14 @@ class _Memory:
             log.warning("memory not saved, the session still has it: %s", error)
         return True
 
-
-    def _save_over(self, outcome: Outcome) -> bool:
+    def _save_over(self, state: dict[str, Any]) -> bool:
         assert self.store is not None
         try:
             latest = self.store.get_attributes(self.envelope)
-            record = {STATE_KEY: outcome.state.to_dict(), VERSION_KEY: latest.get(VERSION_KEY)}
+            record = {STATE_KEY: state, VERSION_KEY: latest.get(VERSION_KEY)}
             self.store.save_attributes(self.envelope, record)
             self.session[VERSION_KEY] = record[VERSION_KEY]
+            self.kept = state
         except StoreError as error:
             log.warning("memory not saved after a timer call: %s", error)
         return True
@@ -236,95 +264,11 @@ def in_vehicle(handler_input: HandlerInput) -> bool:
     return getattr(handler_input.request_envelope.context, "automotive", None) is not None
 
 
-def voice_for(handler_input: HandlerInput, state: State, routine: Routine) -> Voice:
-    """The words for this listener: the car's short ones, a helper's, or the runner's."""
-    variants = (*(("car",) if state.driving else ()), *(("helper",) if state.helping else ()))
-    return Voice(locale_of(handler_input), state, routine, variants=variants)
-
-
 def session_attributes(handler_input: HandlerInput) -> dict[str, Any]:
     """The session's attributes; a request without a session gets a dict nobody keeps."""
     if handler_input.request_envelope.session is None:
         return {}
     attributes = handler_input.attributes_manager.session_attributes
-    if attributes is None:  # the SDK types it Optional; a fresh dict keeps the turn going
+    if not isinstance(attributes, dict):  # None, or a list or string someone sent us
         attributes = handler_input.attributes_manager.session_attributes = {}
     return attributes
-
-
-def locale_of(handler_input: HandlerInput) -> str:
-    locale = getattr(handler_input.request_envelope.request, "locale", None)
-    return locale if isinstance(locale, str) and locale else DEFAULT_LOCALE
-
-
-def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> Response:
-    """Turn an outcome into Alexa's response: speech, reprompt, card, session end."""
-    builder = handler_input.response_builder
-    if not outcome.lines and outcome.prompt is None:
-        return builder.response  # SessionEndedRequest: Alexa takes no speech
-    voice = voice_for(handler_input, outcome.state, routine)
-    prompt = voice.ssml(outcome.prompt) if outcome.prompt is not None else ""
-    builder.speak(" ".join(part for part in (voice.ssml(*outcome.lines), prompt) if part))
-    if outcome.hands_over:
-        # Alexa asks the permission question itself and answers with Connections.Response.
-        builder.add_directive(SendRequestDirective(
-            name="AskFor", payload=PERMISSION_REQUEST, token=PERMISSION_TOKEN))
-    else:
-        if prompt:
-            builder.ask(prompt)
-        builder.set_should_end_session(outcome.ends_session)
-    if any(isinstance(e, ConsentCard) for e in outcome.effects):
-        builder.set_card(AskForPermissionsConsentCard(permissions=[TIMERS_SCOPE]))
-    elif outcome.card is not None:
-        builder.set_card(_card(voice, outcome))
-    if screen.supports_apl(handler_input):
-        view = _view(voice, outcome)
-        if view is not None:
-            builder.add_directive(view)
-    return builder.response
-
-
-def _view(voice: Voice, outcome: Outcome) -> RenderDocumentDirective | None:
-    """What a screen shows: the checklist when it was asked for, else the current step."""
-    state = outcome.state
-    if outcome.card == "checklist":
-        lines = voice.text("card/checklist").splitlines()
-        items = [line[2:] for line in lines if line.startswith("- ")]
-        return screen.checklist_directive(title=lines[0], items=items,
-                                          disclaimer=lines[-1])
-    if not state.in_progress or outcome.hands_over:
-        return None
-    timer = state.timers[-1] if state.timers else None
-    left = to_text(voice.ssml(timer.left_line(state.saved_at))) if timer else None
-    # A driver's screen shows no hands-on instruction either.
-    shown = Line("car/hold") if state.driving else _instruction(voice, state)
-    return screen.step_directive(
-        number=state.step, total=voice.context["total"], title=voice.text("screen/title"),
-        instruction=to_text(voice.ssml(shown)), timer=left, progress=voice.text("screen/progress"),
-    )
-
-
-def _instruction(voice: Voice, state: State) -> Line:
-    """The step's instruction; before the pain question is answered, the question instead."""
-    if state.pending is Question.PAIN_GATE:
-        return Line("gate/ask")
-    return Line(f"step/{voice.context['step']}")
-
-
-PERMISSION_REQUEST: dict[str, object] = {
-    "@type": "AskForPermissionsConsentRequest",
-    "@version": "2",
-    "permissionScopes": [
-        {"permissionScope": TIMERS_SCOPE, "consentLevel": "ACCOUNT"}
-    ],
-}
-
-
-def _card(voice: Voice, outcome: Outcome) -> SimpleCard:
-    if outcome.card == "step":
-        instruction = to_text(voice.ssml(_instruction(voice, outcome.state)))
-        text = voice.text("card/step", instruction=instruction)
-    else:
-        text = voice.text(f"card/{outcome.card}")
-    title, _, body = text.partition("\n")
-    return SimpleCard(title=title.strip(), content=body.strip())

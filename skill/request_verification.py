@@ -9,10 +9,11 @@ bytes of the body and before anything parses them:
 2. the chain found there is valid now, chains to a trusted root and names
    ``echo-api.amazon.com`` (:class:`CertificateChainVerifier`, with
    ``cryptography.x509.verification``); verified chains are cached per URL until the earlier of a
-   time-to-live and the chain's own expiry (:class:`CertificateCache`);
+   time-to-live and the chain's own expiry, failures for a short while (:class:`CertificateCache`);
 3. the ``Signature-256`` header is an RSA PKCS#1 v1.5 signature, by that certificate's key, of the
    SHA-256 digest of the raw body (:class:`SignatureVerifier`);
-4. the body is a JSON request envelope (:func:`parse_envelope`) whose ``request.timestamp`` lies
+4. the body is a JSON request envelope (:func:`parse_envelope`: UTF-8, at most
+   :data:`MAX_JSON_DEPTH` levels deep) whose ``request.timestamp`` lies
    within 150 seconds of now (:class:`TimestampVerifier`) and, when a skill id is configured,
    whose application id is that skill's (:class:`ApplicationIdVerifier`).
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import json
 import logging
@@ -84,6 +86,15 @@ MAX_CHAIN_BYTES = 64 * 1024
 DEFAULT_CACHE_TTL = timedelta(hours=1)
 #: Only verified chains are cached, so this bounds memory, not attacker-chosen URLs.
 MAX_CACHED_CHAINS = 16
+#: A URL whose chain could not be fetched or trusted is refused without a new fetch this long,
+#: so a burst of requests naming a dead or slow URL costs one fetch, not one each.
+DEFAULT_FAILURE_TTL = timedelta(seconds=30)
+#: Failures are cached per URL, which requests choose: this bounds that memory.
+MAX_CACHED_FAILURES = 256
+#: Alexa's envelopes are about a dozen levels deep. The SDK copies and serializes parts of an
+#: envelope recursively (AttributesManager deep-copies session attributes), so a few hundred
+#: levels would raise RecursionError inside the skill: refuse them here, as malformed.
+MAX_JSON_DEPTH = 64
 
 Clock = Callable[[], datetime]
 
@@ -159,13 +170,18 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch_chain(url: str, timeout: float) -> bytes:
-    """GET ``url`` with a socket timeout, no redirects and a size cap; return the body."""
-    opener = urllib.request.build_opener(
+@functools.cache  # two threads' very first fetches may each build one; one is kept
+def _opener() -> urllib.request.OpenerDirector:
+    """The one opener every fetch shares: one TLS context (CA store loaded once), no redirects."""
+    return urllib.request.build_opener(
         _NoRedirects, urllib.request.HTTPSHandler(context=ssl.create_default_context())
     )
+
+
+def fetch_chain(url: str, timeout: float) -> bytes:
+    """GET ``url`` with a socket timeout, no redirects and a size cap; return the body."""
     try:
-        with opener.open(url, timeout=timeout) as response:
+        with _opener().open(url, timeout=timeout) as response:
             if response.status != 200:
                 raise RequestRefused(f"certificate fetch answered HTTP {response.status}")
             data: bytes = response.read(MAX_CHAIN_BYTES + 1)
@@ -297,13 +313,37 @@ class _CacheEntry:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class _Failure:
+    refused: RequestRefused
+    expires_at: datetime
+
+
+class _Fetch:
+    """One fetch in progress; requests that miss the cache meanwhile wait for its outcome."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.chain: VerifiedChain | None = None
+        self.refused: RequestRefused | None = None
+
+
+def _put(entries: dict[str, Any], url: str, value: Any, limit: int) -> None:
+    """Store ``value`` under ``url``, dropping the entry that expires first when full."""
+    if url not in entries and len(entries) >= limit:
+        entries.pop(min(entries, key=lambda k: entries[k].expires_at))
+    entries[url] = value
+
+
 class CertificateCache:
     """Fetches, verifies and caches certificate chains per canonical URL.
 
-    An entry lives until the earlier of ``ttl`` after the fetch and the chain's own expiry, so a
-    cached certificate is never used past its validity and a replaced one is picked up within
-    ``ttl``. Failures are not cached. Fetches happen outside the lock; two threads missing at
-    once may both fetch, which is harmless.
+    A verified chain lives until the earlier of ``ttl`` after the fetch and the chain's own
+    expiry, so a cached certificate is never used past its validity and a replaced one is
+    picked up within ``ttl``. A failure (no answer, not PEM, not trusted) is remembered for
+    ``failure_ttl``, and while a URL is being fetched other requests for it wait for that fetch
+    (at most the fetch timeout and a second) instead of starting their own: a burst naming a
+    dead URL makes one fetch. Fetches happen outside the lock.
     """
 
     def __init__(
@@ -313,16 +353,22 @@ class CertificateCache:
         fetch: ChainFetcher = fetch_chain,
         timeout: float = DEFAULT_FETCH_TIMEOUT,
         ttl: timedelta = DEFAULT_CACHE_TTL,
+        failure_ttl: timedelta = DEFAULT_FAILURE_TTL,
         clock: Clock = utc_now,
         max_entries: int = MAX_CACHED_CHAINS,
+        max_failures: int = MAX_CACHED_FAILURES,
     ) -> None:
         self._verifier = verifier
         self._fetch = fetch
         self._timeout = timeout
         self._ttl = ttl
+        self._failure_ttl = failure_ttl
         self._clock = clock
         self._max_entries = max_entries
+        self._max_failures = max_failures
         self._entries: dict[str, _CacheEntry] = {}
+        self._failures: dict[str, _Failure] = {}
+        self._fetching: dict[str, _Fetch] = {}
         self._lock = threading.Lock()
 
     def get(self, url: str) -> VerifiedChain:
@@ -330,14 +376,45 @@ class CertificateCache:
         now = self._clock()
         with self._lock:
             entry = self._entries.get(url)
-        if entry is not None and now < entry.expires_at:
-            return entry.chain
-        chain = self._verifier.verify(self._fetch(url, self._timeout), now)
-        with self._lock:
-            if url not in self._entries and len(self._entries) >= self._max_entries:
-                self._entries.pop(min(self._entries, key=lambda k: self._entries[k].expires_at))
-            self._entries[url] = _CacheEntry(chain, min(now + self._ttl, chain.not_after))
+            if entry is not None and now < entry.expires_at:
+                return entry.chain
+            failure = self._failures.get(url)
+            if failure is not None and now < failure.expires_at:
+                raise RequestRefused(f"{failure.refused.reason} (remembered)")
+            fetch = self._fetching.get(url)
+            leader = fetch is None
+            if fetch is None:
+                fetch = self._fetching[url] = _Fetch()
+        if not leader:
+            return self._wait_for(fetch)
+        try:
+            chain = self._verifier.verify(self._fetch(url, self._timeout), now)
+            fetch.chain = chain
+        except RequestRefused as refused:
+            fetch.refused = refused
+            with self._lock:
+                _put(self._failures, url, _Failure(refused, now + self._failure_ttl),
+                     self._max_failures)
+            raise
+        finally:
+            with self._lock:
+                del self._fetching[url]
+                if fetch.chain is not None:
+                    self._failures.pop(url, None)
+                    _put(self._entries, url,
+                         _CacheEntry(fetch.chain, min(now + self._ttl, fetch.chain.not_after)),
+                         self._max_entries)
+            fetch.done.set()  # also after an unexpected error: nobody waits on a dead fetch
         return chain
+
+    def _wait_for(self, fetch: _Fetch) -> VerifiedChain:
+        if not fetch.done.wait(self._timeout + 1.0):
+            raise RequestRefused("certificate fetch by another request did not finish in time")
+        if fetch.chain is not None:
+            return fetch.chain
+        if fetch.refused is not None:
+            raise RequestRefused(f"{fetch.refused.reason} (fetched for another request)")
+        raise RequestRefused("certificate fetch by another request failed")
 
 
 # --------------------------------------------------------------------------- request checks
@@ -381,13 +458,40 @@ def parse_envelope(body: bytes) -> dict[str, Any]:
     """Return the JSON request envelope in ``body``, or raise RequestRefused if malformed."""
     try:
         envelope = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestRefused(f"malformed JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        # ValueError: not UTF-8, not JSON, or an integer longer than Python converts (4300
+        # digits); RecursionError: nested deeper than the parser's recursion limit.
+        raise RequestRefused(f"malformed JSON: {type(exc).__name__}: {exc}"[:200]) from exc
+    depth = json_depth(envelope, MAX_JSON_DEPTH)
+    if depth > MAX_JSON_DEPTH:
+        raise RequestRefused(f"malformed request envelope: nested over {MAX_JSON_DEPTH} levels")
     if not isinstance(envelope, dict) or not isinstance(envelope.get("request"), dict):
         raise RequestRefused("malformed request envelope: no request object")
     if not isinstance(envelope["request"].get("type"), str):
         raise RequestRefused("malformed request envelope: no request type")
     return envelope
+
+
+def json_depth(value: Any, limit: int) -> int:
+    """Return how deeply ``value`` nests lists and objects, counting no further than limit + 1.
+
+    Iterative, so that it cannot itself run out of stack on the input it guards against.
+    """
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[Any] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 class TimestampVerifier:
@@ -411,7 +515,10 @@ class TimestampVerifier:
         tolerance = (
             SKILL_EVENT_TOLERANCE if request["type"] in SKILL_EVENT_TYPES else TIMESTAMP_TOLERANCE
         )
-        skew = stamp - self._clock()
+        try:
+            skew = stamp - self._clock()
+        except OverflowError as exc:  # an offset that moves year 1 or 9999 out of range
+            raise RequestRefused(f"request timestamp out of range: {raw!r}") from exc
         if abs(skew) > tolerance:
             direction = "future" if skew > timedelta(0) else "past"
             raise RequestRefused(

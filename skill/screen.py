@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -23,6 +25,25 @@ STEP_TOKEN = "cramp-coach-step"
 CHECKLIST_TOKEN = "cramp-coach-checklist"
 # The one data source the documents declare (mainTemplate.parameters).
 DATASOURCE = "payload"
+
+# What a touch asks for: a button's `action`, which its SendEvent carries as arguments[0] and
+# skill/handlers/touch.py answers. Tokens on the wire, never shown.
+NEXT = "next"
+PREVIOUS = "previous"
+REPEAT = "repeat"
+# The step view's buttons, left to right: back, repeat, and next where the thumb ends up.
+STEP_BUTTONS = (PREVIOUS, REPEAT, NEXT)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A touch button: the caller's words for it, and what pressing it asks the skill."""
+
+    label: str
+    action: str
+
+    def to_payload(self) -> dict[str, str]:
+        return {"label": self.label, "action": self.action}
 
 
 def supports_apl(source: HandlerInput | RequestEnvelope) -> bool:
@@ -50,13 +71,19 @@ def document(name: str) -> dict[str, Any]:
 
 
 def step_directive(*, number: int, total: int, title: str, instruction: str,
-                   timer: str | None, progress: str | None = None) -> RenderDocumentDirective:
-    """The step view: progress ("Step 3 of 8", a bar), title, instruction, a running timer.
+                   timer: str | None, progress: str | None = None,
+                   buttons: Sequence[Button] = ()) -> RenderDocumentDirective:
+    """The step view: progress ("Step 3 of 8", a bar), title, instruction, a running timer,
+    and touch buttons.
 
     `progress` is the caller's wording of "Step N of total" (skill/templates/*/screen/
     progress.txt); without it the screen shows the language-neutral "N / total".
     `timer` is the running timer as text ("12 minutes left"), or None to hide that line.
+    `buttons` are shown left to right in the order given; none, no button row.
     """
+    unknown = [b.action for b in buttons if b.action not in STEP_BUTTONS]
+    if unknown:
+        raise ValueError(f"no touch handler answers the action(s) {unknown}")
     payload = {
         "number": number,
         "total": total,
@@ -65,6 +92,7 @@ def step_directive(*, number: int, total: int, title: str, instruction: str,
         "title": title,
         "instruction": instruction,
         "timer": timer or "",
+        "buttons": [b.to_payload() for b in buttons],
     }
     return _directive(STEP_TOKEN, "step.json", payload)
 

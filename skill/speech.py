@@ -113,7 +113,10 @@ class Voice:
         extra: Mapping[str, Any] | None = None,
     ) -> None:
         self.env = environment(locale)
+        self.locale = locale
         self.variants = variants
+        self.driving = "car" in variants
+        self.slow, self.loud = state.slow, state.loud
         self._rendered: dict[Hashable, str] = {}
         step = routine.step(state.step).id if 1 <= state.step <= routine.total else None
         country = locale.split("-")[-1].upper() if "-" in locale else ""
@@ -125,6 +128,7 @@ class Voice:
             "pending": state.pending.value if state.pending else None,
             "locale": locale,
             "emergency_number": routine.emergency_numbers.get(country),
+            "plain": False,  # macros speak SSML; cards and screens get plain text
             **(extra or {}),
         }
 
@@ -138,7 +142,8 @@ class Voice:
         if memo_key is not None and memo_key in self._rendered:
             return self._rendered[memo_key]
         names = [*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}"]
-        text = self.env.select_template(names).render({**self.context, **args})
+        text = self.env.select_template(names).render(
+            {**self.context, "plain": ext == "txt", **args})
         if memo_key is not None:
             self._rendered[memo_key] = text
         return text
@@ -149,5 +154,13 @@ class Voice:
         return " ".join(" ".join(text.split()) for text in rendered)
 
     def text(self, key: str, **args: Any) -> str:
-        """A plain-text template (cards), line breaks kept."""
+        """A plain-text template (cards, screens, timer labels), line breaks kept."""
         return self._render(key, "txt", args).strip()
+
+    def styled(self, ssml: str) -> str:
+        """The session's voice settings ("slower please", "speak up") around the speech."""
+        if not (self.slow or self.loud):
+            return ssml
+        rate = ' rate="slow"' if self.slow else ""
+        volume = ' volume="x-loud"' if self.loud else ""
+        return f"<prosody{rate}{volume}>{ssml}</prosody>"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,8 +36,11 @@ from ask_sdk_model.services.timer_management import (
     AnnounceOperation,
     CreationBehavior,
     DisplayExperience,
+    LaunchTaskOperation,
     NotificationConfig,
+    Task,
     TextToAnnounce,
+    TextToConfirm,
     TimerManagementServiceClient,
     TimerRequest,
     TriggeringBehavior,
@@ -44,16 +48,19 @@ from ask_sdk_model.services.timer_management import (
 )
 
 from skill.http_client import ApiClientError, HttpApiClient
+from skill.permissions import TIMERS_SCOPE
 
 log = logging.getLogger(__name__)
 
-#: The permission the skill declares in skill.json and asks for by voice.
-TIMERS_PERMISSION_SCOPE = "alexa::alerts:timers:skill:readwrite"
 
 # The API's documented limits (PLATFORM.md "Timers API").
 MAX_DURATION_S = 2 * 60 * 60
 MAX_LABEL_CHARS = 256
 MAX_TIMERS = 10
+# Where Alexa puts the skill's name in a LAUNCH_TASK timer's question ("... continue with
+# Cramp Coach?"). Amazon's samples write it so; ask-sdk-model's docstring says "%s": this is the
+# one place to change it.
+CONTINUE_WITH_SKILL_NAME = "{continueWithSkillName}"
 
 TimerState: TypeAlias = Literal["ON", "PAUSED", "OFF"]
 
@@ -160,7 +167,7 @@ class NotFound:
 class PermissionNeeded:
     """401: the user has not granted the timers permission; ask for `scope`."""
 
-    scope: str = TIMERS_PERMISSION_SCOPE
+    scope: str = TIMERS_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +242,32 @@ def duration_seconds(duration: int | str) -> float | None:
     return parse_iso_duration(duration)
 
 
+@dataclass(frozen=True, slots=True)
+class LaunchTask:
+    """What a timer that brings the skill back launches when it ends (LAUNCH_TASK): the task
+    (`name` is "<skill id>.<task>"), its input, and the question Alexa asks first, which must
+    hold CONTINUE_WITH_SKILL_NAME."""
+
+    name: str
+    version: str
+    input: dict[str, Any]
+    confirm: str
+
+
 def build_timer_request(
-    duration_iso: str, label: str, announcement: str, locale: str
+    duration_iso: str, label: str, announcement: str, locale: str,
+    task: LaunchTask | None = None,
 ) -> TimerRequest:
-    """The create body: visible on screens, chimes, then speaks `announcement` in `locale`."""
+    """The create body: visible on screens, chimes, then speaks `announcement` in `locale`;
+    with a `task`, asks its question in `locale` instead and launches it on a yes."""
+    operation: AnnounceOperation | LaunchTaskOperation
+    if task is None:
+        operation = AnnounceOperation(
+            text_to_announce=[TextToAnnounce(locale=locale, text=announcement)])
+    else:
+        operation = LaunchTaskOperation(
+            text_to_confirm=[TextToConfirm(locale=locale, text=task.confirm)],
+            task=Task(name=task.name, version=task.version, input=dict(task.input)))
     return TimerRequest(
         duration=duration_iso,
         timer_label=label,
@@ -246,9 +275,7 @@ def build_timer_request(
             display_experience=DisplayExperience(visibility=Visibility.VISIBLE)
         ),
         triggering_behavior=TriggeringBehavior(
-            operation=AnnounceOperation(
-                text_to_announce=[TextToAnnounce(locale=locale, text=announcement)]
-            ),
+            operation=operation,
             notification_config=NotificationConfig(play_audible=True),
         ),
     )
@@ -256,15 +283,18 @@ def build_timer_request(
 
 # --- the service --------------------------------------------------------------------------
 
-_default_client: HttpApiClient | None = None
+_default_clients: dict[str | None, HttpApiClient] = {}
+_default_clients_lock = threading.Lock()
 
 
-def default_api_client() -> HttpApiClient:
-    """One client per process, so a warm Lambda reuses its loaded trust store."""
-    global _default_client
-    if _default_client is None:
-        _default_client = HttpApiClient()
-    return _default_client
+def default_api_client(ca_bundle: str | None = None) -> HttpApiClient:
+    """One client per process (per CA bundle), from any thread: a warm Lambda or a web
+    worker reuses its loaded trust store and its kept-alive connections to the API."""
+    with _default_clients_lock:
+        client = _default_clients.get(ca_bundle)
+        if client is None:
+            client = _default_clients[ca_bundle] = HttpApiClient(ca_bundle=ca_bundle)
+        return client
 
 
 def _utc_now() -> datetime:
@@ -340,9 +370,15 @@ class TimerService:
     # --- operations -----------------------------------------------------------------------
 
     def create(
-        self, duration: int | str, label: str, announcement: str, locale: str
+        self, duration: int | str, label: str, announcement: str, locale: str,
+        *, task: LaunchTask | None = None,
     ) -> CreateOutcome:
-        """Set a timer of `duration` (minutes, or ISO-8601) that speaks `announcement`."""
+        """Set a timer of `duration` (minutes, or ISO-8601) that speaks `announcement`.
+
+        With a `task`, the timer asks whether to go back to the skill and launches the task on a
+        yes. Where the API refuses that (a device or locale without LAUNCH_TASK answers 400),
+        the same timer is set to speak `announcement` instead: the caller sees a timer set.
+        """
         seconds = duration_seconds(duration)
         if seconds is None or seconds <= 0:
             return TimerRefused("invalid_duration")
@@ -357,12 +393,20 @@ class TimerService:
         if self._broken or self._client is None:
             return self._broken or TimersUnavailable("no_endpoint")
 
-        request = build_timer_request(format_iso_duration(seconds), label, announcement, locale)
+        if task is not None and CONTINUE_WITH_SKILL_NAME not in task.confirm:
+            log.warning("timers create: the task's question lacks %s; announcing instead",
+                        CONTINUE_WITH_SKILL_NAME)
+            task = None
+        iso = format_iso_duration(seconds)
+        request = build_timer_request(iso, label, announcement, locale, task)
         started = time.monotonic()
         try:
             response = self._client.create_timer(request)
         except Exception as exc:
             outcome = self._failure("create", exc)
+            if task is not None and _operation_refused(outcome):
+                log.info("timers create: LAUNCH_TASK refused (%s); announcing instead", outcome)
+                return self.create(duration, label, announcement, locale)
             # A second call to explain the refusal only if the first was quick, so the two
             # together stay inside the turn's time budget.
             quick = time.monotonic() - started < _DIAGNOSE_WITHIN_S
@@ -498,6 +542,12 @@ class TimerService:
             if len(listed.timers) >= MAX_TIMERS:
                 return TimerRefused("limit_reached", refused.status)
         return refused
+
+
+def _operation_refused(outcome: Failure) -> bool:
+    """A 400 that names no rule the announcing timer would also break (a duplicate label, the
+    ten timers, the length): what a device or locale without LAUNCH_TASK answers."""
+    return isinstance(outcome, TimerRefused) and outcome.reason == "bad_request"
 
 
 def _skill_api_client(handler_input: Any) -> HttpApiClient | None:

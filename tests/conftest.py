@@ -23,11 +23,15 @@ from typing import Any
 
 import pytest
 
+from skill.app import build_skill, event_handler
+from skill.routine import Outcome
+from skill.timers import TimerService
 from tooling.standins.alexa import Alexa, Device, Reply, Send
-from tooling.standins.timers_api import TimersApiStandIn
+from tooling.standins.timers_api import InProcessTimersClient, TimersApiStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
+LOCALES = sorted(p.stem for p in (ROOT / "interaction_models").glob("*.json"))
 
 ALLOWED_SSML_TAGS = {
     "speak", "break", "emphasis", "lang", "p", "phoneme", "prosody", "s", "say-as", "sub",
@@ -44,33 +48,62 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["CRAMP_COACH_DB"] = str(Path(tempfile.mkdtemp()) / "memory.sqlite3")
 
 
-# Each test gets its own stand-in of Alexa's Timers API on 127.0.0.1 (one device's timers,
-# so labels and the ten-timer limit are that test's alone); every test device's apiEndpoint
-# points at it, so no test can ever reach Amazon.
+# Each test gets its own stand-in of Alexa's Timers API (one device's timers, so labels and
+# the ten-timer limit are that test's alone), answering in process: the skill's own Timers
+# client and TimerService run as they would, without a socket (tooling.standins.timers_api
+# InProcessTimersClient). tests/test_timers.py drives the HTTP client against the stand-in
+# served over real HTTP. No test can ever reach Amazon.
 _timers_api: list[TimersApiStandIn] = []
-
-
-_shared: list[TimersApiStandIn] = []
-
-
-def _shared_timers_api() -> TimersApiStandIn:
-    """For devices made outside any test (a module- or session-scoped fixture)."""
-    if not _shared:
-        _shared.append(TimersApiStandIn().start())
-    return _shared[0]
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    for standin in _shared:
-        standin.stop()
 
 
 @pytest.fixture(autouse=True)
 def timers_api() -> Iterator[TimersApiStandIn]:
-    with TimersApiStandIn() as standin:
-        _timers_api.append(standin)
-        yield standin
-        _timers_api.remove(standin)
+    standin = TimersApiStandIn(clock=_RequestClock())
+    _timers_api.append(standin)
+    yield standin
+    _timers_api.remove(standin)
+
+
+class _RequestClock:
+    """The stand-in's clock follows the requests' timestamps (tests move time with them)."""
+
+    now_s: float = datetime(2026, 11, 27, 17, 0, tzinfo=UTC).timestamp()
+
+    def now(self) -> float:
+        return self.now_s
+
+
+def in_process_timers(handler_input: Any) -> TimerService:
+    """The Timers API of the current test's stand-in, for the request's device."""
+    standin = _timers_api[-1]
+    envelope = handler_input.request_envelope
+    stamp = getattr(envelope.request, "timestamp", None)
+    if isinstance(standin.clock, _RequestClock) and isinstance(stamp, datetime):
+        standin.clock.now_s = max(standin.clock.now_s, stamp.timestamp())
+    locale = getattr(envelope.request, "locale", None)
+    if isinstance(locale, str) and locale:
+        standin.locale = locale  # the device speaks the request's language
+    system = envelope.context.system
+    return TimerService.for_endpoint(system.api_endpoint, system.api_access_token,
+                                     api_client=InProcessTimersClient(standin))
+
+
+class Outcomes:
+    """What the skill chose for each request, by request id (the observer's record)."""
+
+    def __init__(self) -> None:
+        self.by_request: dict[str, Outcome] = {}
+
+    def observe(self, handler_input: Any, outcome: Outcome) -> None:
+        request_id = getattr(handler_input.request_envelope.request, "request_id", None)
+        if isinstance(request_id, str):
+            self.by_request[request_id] = outcome
+
+    def pop(self, request_id: str) -> Outcome | None:
+        return self.by_request.pop(request_id, None)
+
+
+OUTCOMES = Outcomes()
 
 
 def load_lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
@@ -111,6 +144,15 @@ def check_response(request: dict[str, Any], raw: dict[str, Any]) -> None:
     if request["request"]["type"] in ("SessionEndedRequest", "System.ExceptionEncountered"):
         assert "outputSpeech" not in response, "Alexa takes no speech for these requests"
         return
+    if request["request"]["type"] == "CanFulfillIntentRequest":
+        # Only the answer: nothing said, shown or done (name-free interaction).
+        assert set(response) == {"canFulfillIntent"}, sorted(response)
+        answer = response["canFulfillIntent"]
+        assert answer["canFulfill"] in ("YES", "NO", "MAYBE")
+        for slot in (answer.get("slots") or {}).values():
+            assert slot["canUnderstand"] in ("YES", "NO", "MAYBE")
+            assert slot["canFulfill"] in ("YES", "NO")
+        return
     speech = response.get("outputSpeech")
     assert speech and speech["type"] == "SSML", "every answer speaks"
     check_ssml(speech["ssml"])
@@ -135,7 +177,10 @@ def check_response(request: dict[str, Any], raw: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="session")
 def lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    return load_lambda_handler()
+    """The skill as lambda/lambda_function.py builds it, with the tests' two seams: the
+    Timers API in process, and an observer recording what the routine chose."""
+    return event_handler(build_skill(timer_service=in_process_timers,
+                                     observe=OUTCOMES.observe))
 
 
 @pytest.fixture
@@ -151,7 +196,9 @@ def send(
     def checked(envelope: dict[str, Any]) -> dict[str, Any]:
         raw = lambda_handler(envelope, None)
         check_response(envelope, raw)
-        replies.append(Reply(raw))
+        request_id = envelope["request"].get("requestId")
+        outcome = OUTCOMES.by_request.get(request_id) if isinstance(request_id, str) else None
+        replies.append(Reply(raw, outcome))
         return raw
 
     return checked
@@ -170,11 +217,11 @@ class FakeClock:
         self.now += timedelta(**delta)
 
 
-def new_device(timers_api: TimersApiStandIn | None = None) -> Device:
-    """A device of a user nobody else in the test run has, its timers on the test's stand-in."""
-    api = timers_api or (_timers_api[-1] if _timers_api else _shared_timers_api())
-    return Device(user_id=f"amzn1.ask.account.test-{uuid.uuid4()}", api_endpoint=api.url,
-                  api_access_token=f"token-{uuid.uuid4()}")
+def new_device(kind: str = "speaker", **fields: Any) -> Device:
+    """A device of a user nobody else in the test run has (its timers on the test's stand-in)."""
+    fields.setdefault("user_id", f"amzn1.ask.account.test-{uuid.uuid4()}")
+    fields.setdefault("api_access_token", f"token-{uuid.uuid4()}")
+    return Device.of_kind(kind, **fields)
 
 
 @pytest.fixture
@@ -182,17 +229,43 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def alexa(send: Send, clock: FakeClock) -> Iterator[Alexa]:
-    """Alexa for a new user on a speaker, en-US, talking to the Lambda entry point."""
-    yield Alexa(send, locale="en-US", device=new_device(), clock=clock)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`locale`: every locale with a model in tests marked `every_locale`, else en-US."""
+    if "locale" in metafunc.fixturenames:
+        every = metafunc.definition.get_closest_marker("every_locale") is not None
+        metafunc.parametrize("locale", LOCALES if every else ["en-US"], scope="function")
 
 
 @pytest.fixture
-def make_alexa(send: Send, clock: FakeClock) -> Callable[..., Alexa]:
-    """Alexa for another locale or device (a new user unless the device says otherwise)."""
+def alexa(send: Send, clock: FakeClock, locale: str) -> Iterator[Alexa]:
+    """Alexa for a new user on a speaker, talking to the Lambda entry point (en-US, or every
+    locale in a module marked `every_locale`)."""
+    yield Alexa(send, locale=locale, device=new_device(), clock=clock, outcome_of=OUTCOMES.pop)
 
-    def make(locale: str = "en-US", device: Device | None = None) -> Alexa:
-        return Alexa(send, locale=locale, device=device or new_device(), clock=clock)
+
+@pytest.fixture
+def make_alexa(send: Send, clock: FakeClock, locale: str) -> Callable[..., Alexa]:
+    """Alexa for another device (a new user unless the device says otherwise) or locale."""
+
+    def make(locale: str = locale, device: Device | None = None) -> Alexa:
+        return Alexa(send, locale=locale, device=device or new_device(), clock=clock,
+                     outcome_of=OUTCOMES.pop)
 
     return make
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The exhaustive explorations first: each takes seconds, and pytest-xdist hands out tests
+    in this order, so started last they would leave the other workers idle at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("exhaustive") is None)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The exhaustive exploration's figures (tests/test_exhaustive.py), at the end of a run."""
+    lines = [value for report in terminalreporter.stats.get("passed", [])
+             for name, value in getattr(report, "user_properties", ())
+             if name == "exploration"]
+    if lines:
+        terminalreporter.section("states explored")
+        for line in sorted(lines):
+            terminalreporter.write_line(line)

@@ -3,11 +3,12 @@
 Use it from a test module with ``pytest_plugins = ["tests.dynamodb_server"]``; the fixtures are:
 
 - ``dynalite``: one server for the whole test session (in memory, ready in about 0.2 s).
-- ``dynamodb_env``: points boto3 at that server through the standard environment variables
+- ``dynamodb_env``: points skill.memory's DynamoDB client (and boto3, which tests use to look
+  at tables) at that server through the standard environment variables
   (AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION, dummy credentials) for one test, and returns it.
 - ``private_dynalite``: a function that starts another server for one test (one it may stop
   mid-way); all are stopped when the test ends.
-- ``point_boto3``: a function that points boto3 at any endpoint for one test.
+- ``point_boto3``: a function that points both at any endpoint for one test.
 
 Test modules should take these as fixtures rather than import this module, so that pytest
 can still rewrite its asserts (importing it first triggers PytestAssertRewriteWarning).
@@ -141,14 +142,17 @@ def dynalite() -> Iterator[DynaliteServer]:
 
 
 def point_boto3_at(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
-    """Set the standard AWS variables so boto3 talks to endpoint with dummy credentials."""
+    """Set the standard AWS variables so the store and boto3 talk to endpoint with dummy
+    credentials."""
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "cramp-coach-test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "cramp-coach-test")
     # Nothing from the machine's own AWS set-up may leak in (profiles, other endpoints).
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+    for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL",
+                 "AWS_USE_FIPS_ENDPOINT", "AWS_USE_DUALSTACK_ENDPOINT",
+                 "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/cramp-coach/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/cramp-coach/aws-credentials")

@@ -17,47 +17,29 @@ from typing import Any
 
 from tooling.standins.alexa import Alexa, Device, Reply
 
-STATE_KEY = "routine"  # the session attribute with the routine's state (skill.conversation)
 NEXT = "AMAZON.NextIntent"
 YES = "AMAZON.YesIntent"
 NO = "AMAZON.NoIntent"
 STOP = "AMAZON.StopIntent"
 # Safe answers for a full run; any other pending question gets YES.
 ANSWERS = {"pain_gate": NO}
-PERMISSION_TOKEN = "cramp-coach-timers"
-TIMERS_SCOPE = "alexa::alerts:timers:skill:readwrite"
+PERMISSION = "DENIED"  # the answer to Alexa's own timers permission question
 MAX_TURNS = 80  # a full run takes about 13; far more means the walk is going round in circles
 
 
-def state_of(reply: Reply) -> dict[str, Any]:
-    """The routine's state the reply carries ({} when it carries none)."""
-    state = reply.attributes.get(STATE_KEY)
-    return state if isinstance(state, dict) else {}
-
-
 def step_of(reply: Reply) -> int:
-    return int(state_of(reply).get("step") or 0)
+    return int(reply.state.get("step") or 0)
 
 
 def finished(reply: Reply) -> bool:
-    return bool(state_of(reply).get("finished"))
-
-
-def permission_answer(status: str = "DENIED") -> dict[str, Any]:
-    """Alexa's Connections.Response after it asked for the timers permission itself."""
-    return {
-        "type": "Connections.Response", "name": "AskFor",
-        "status": {"code": "200", "message": "OK"},
-        "payload": {"permissionScope": TIMERS_SCOPE, "status": status},
-        "token": PERMISSION_TOKEN,
-    }
+    return bool(reply.state.get("finished"))
 
 
 def answer(alexa: Alexa, reply: Reply) -> Reply:
     """The runner's next turn after `reply` (the session is open)."""
     if reply.hands_over:
-        return alexa.request(permission_answer())
-    pending = state_of(reply).get("pending")
+        return alexa.permission_answer(PERMISSION)
+    pending = reply.state.get("pending")
     if pending:
         return alexa.intent(ANSWERS.get(pending, YES))
     return alexa.intent(NEXT)
@@ -79,8 +61,11 @@ class Run:
         return self.replies[-1]
 
     def transcript(self, last: int = 6) -> str:
-        return "\n".join(f"  {k} -> step {step_of(r)} {state_of(r).get('pending')}: {r.speech}"
-                         for k, r in zip(self.kinds[-last:], self.replies[-last:], strict=True))
+        """The last turns, for a failure message: what was said to the skill, where it got to,
+        and what it chose (its keys, or its words where no observer saw the turn)."""
+        return "\n".join(
+            f"  {k} -> step {step_of(r)} {r.state.get('pending')}: {r.keys or r.speech}"
+            for k, r in zip(self.kinds[-last:], self.replies[-last:], strict=True))
 
 
 BeforeTurn = Callable[[int], None]  # told the step the runner is at before each turn
@@ -106,7 +91,7 @@ def walk(alexa: Alexa, *, before_turn: BeforeTurn | None = None,
         reply = call()
         run.replies.append(reply)
         run.kinds.append(kind)
-        if state_of(reply):
+        if reply.state:
             at = step_of(reply)
         assert run.turns <= MAX_TURNS, f"no end after {MAX_TURNS} turns:\n{run.transcript()}"
         return reply
@@ -120,7 +105,7 @@ def walk(alexa: Alexa, *, before_turn: BeforeTurn | None = None,
             # The session closed before the end (a pause, a timer wait): open it again.
             reply = send("launch", alexa.launch)
             continue
-        if session_per_step and at != reopened_at and not state_of(reply).get("pending"):
+        if session_per_step and at != reopened_at and not reply.state.get("pending"):
             send(STOP, partial(alexa.intent, STOP))
             reply = send("launch", alexa.launch)
             reopened_at = at
@@ -132,7 +117,7 @@ def walk(alexa: Alexa, *, before_turn: BeforeTurn | None = None,
 def _kind(reply: Reply) -> str:
     if reply.hands_over:
         return "Connections.Response"
-    pending = state_of(reply).get("pending")
+    pending = reply.state.get("pending")
     return ANSWERS.get(pending, YES) if pending else NEXT
 
 
@@ -200,8 +185,12 @@ def instruction_openings(locale: str) -> tuple[str, ...]:
         for variant in variants:
             chosen = (variant,) if variant else ()
             voice = Voice(locale, State(step=number), routine, variants=chosen)
-            text = to_text(voice.ssml(Line(f"step/{step.id}")))
-            openings.add(text.split(". ")[0].split(": ")[0])
+            # Every form a step's words take (stopping, for someone who can or cannot walk);
+            # a value a step's template does not use changes nothing.
+            for can_walk in (True, False):
+                line = Line(f"step/{step.id}", {"can_walk": can_walk})
+                text = to_text(voice.ssml(line))
+                openings.add(text.split(". ")[0].split(": ")[0])
     return tuple(sorted(o for o in openings if words(o) >= 2))
 
 

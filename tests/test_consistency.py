@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +13,17 @@ import pytest
 
 from skill.app import REQUEST_HANDLERS
 from skill.handlers.base import IntentFamily
+from skill.permissions import TIMERS_SCOPE
 from skill.routine import load_routine
 from skill.speech import TEMPLATES
 from tooling.standins.nlu import Understanding, normalize, normalize_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = sorted((ROOT / "interaction_models").glob("*.json"))
-SOURCE = "\n".join(p.read_text() for p in (ROOT / "skill" / "routine").glob("*.py"))
+ROUTINE_SOURCES = sorted((ROOT / "skill" / "routine").glob("*.py"))
+ROUTINE = load_routine()
+# The folders a language's words live in (en, later de, fr...): locale folders only override.
+LANGUAGES = sorted(p for p in TEMPLATES.iterdir() if p.is_dir() and "-" not in p.name)
 
 
 def language_model(path: Path) -> dict[str, Any]:
@@ -29,11 +35,10 @@ def routed_intents() -> set[str]:
     return {name for h in REQUEST_HANDLERS if issubclass(h, IntentFamily) for name in h.intents}
 
 
-def template_keys() -> set[str]:
-    return {
-        str(p.relative_to(d).with_suffix("")).split("@")[0]
-        for d in TEMPLATES.iterdir() for p in d.rglob("*.*")
-    }
+def template_keys(folder: Path) -> set[str]:
+    """The keys a language folder has a template for in its own right (not only a variant)."""
+    return {str(p.relative_to(folder).with_suffix("")) for p in folder.rglob("*.*")
+            if "@" not in p.name}
 
 
 def test_there_are_models() -> None:
@@ -44,8 +49,9 @@ def test_there_are_models() -> None:
 @pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
 def test_every_model_intent_is_handled_and_every_handled_intent_is_modelled(model: Path) -> None:
     """The handlers route exactly the intents the model declares."""
-    declared = {i["name"] for i in language_model(model)["intents"]}
-    assert declared == routed_intents()
+    declared, routed = {i["name"] for i in language_model(model)["intents"]}, routed_intents()
+    assert declared == routed, (f"routed, not in {model.name}: {sorted(routed - declared)}; "
+                                f"in {model.name}, not routed: {sorted(declared - routed)}")
 
 
 def suggested_phrases() -> set[str]:
@@ -80,43 +86,119 @@ def test_every_suggested_phrase_is_a_sample_utterance(model: Path) -> None:
 
 
 def test_exactly_eight_steps_each_with_its_templates() -> None:
-    """Eight steps, each with its instruction, its detail and its "it hurts more" answer."""
-    steps = load_routine().steps
-    assert len(steps) == 8
-    assert [s.id for s in steps] == [
+    """Eight steps, each with its instruction, its detail and how to stop its hands-on part."""
+    assert [s.id for s in ROUTINE.steps] == [
         "stop", "stretch", "massage", "cold", "heat", "hydrate", "medicine", "rest"
     ]
-    keys = template_keys()
-    for step in steps:
-        assert {f"step/{step.id}", f"more/{step.id}", f"safety/hurts_more/{step.id}"} <= keys
+    for folder in LANGUAGES:
+        keys = template_keys(folder)
+        for step in ROUTINE.steps:
+            wanted = {f"step/{step.id}", f"more/{step.id}", f"safety/stop/{step.id}"}
+            assert wanted <= keys, f"{folder.name}: {sorted(wanted - keys)}"
 
 
-def test_every_template_key_the_routine_names_exists() -> None:
-    """Each Line("...") in the routine has a template; f-string keys are checked per step."""
-    keys = template_keys()
-    literal = set(re.findall(r'Line\("([^"{]+)"', SOURCE))
-    assert literal, "the routine names its lines"
-    assert not literal - keys
-    for prefix in re.findall(r'Line\(f"([a-z_/]+)\{step\.id\}"', SOURCE):
-        for step in load_routine().steps:
-            assert f"{prefix}{step.id}" in keys
+# What each placeholder of a key built in an f-string can be: a new one must be added here.
+PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "step.id": tuple(s.id for s in ROUTINE.steps),
+    "s.id": tuple(s.id for s in ROUTINE.steps),
+    "sign_id": tuple(ROUTINE.signs),
+    "kind": ("step", "more"),  # flow._hands_on_lines: a hands-on step's words
+    "setting": ("slow", "loud"),  # flow._voice
+}
+KEY = re.compile(r"[a-z_]+(/[a-z_]+)+")
 
 
-def test_red_flag_ids_match_the_slot_type() -> None:
-    """The routine's red flags are exactly the model's RED_FLAG value ids."""
-    for model in MODELS:
-        types = {t["name"]: t for t in language_model(model).get("types", [])}
-        ids = {v["id"] for v in types["RED_FLAG"]["values"]}
-        assert ids == set(load_routine().red_flags)
+def _expand(node: ast.JoinedStr, where: str) -> Iterator[str]:
+    """The keys an f-string can make, each placeholder replaced by every value it can take."""
+    keys = [""]
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            keys = [k + str(part.value) for k in keys]
+            continue
+        assert isinstance(part, ast.FormattedValue)
+        expression = ast.unparse(part.value)
+        assert expression in PLACEHOLDERS, f"{where}: add {{{expression}}} to PLACEHOLDERS"
+        keys = [k + value for k in keys for value in PLACEHOLDERS[expression]]
+    yield from keys
 
 
-def test_the_timers_permission_is_one_scope_everywhere() -> None:
-    """The scope the skill asks for is the one the Timers client and skill.json declare."""
-    from skill.conversation import TIMERS_SCOPE
-    from skill.timers import TIMERS_PERMISSION_SCOPE
+def routine_keys() -> dict[str, str]:
+    """Every template key the routine's source names, literal or built, with where it is."""
+    found: dict[str, str] = {}
+    for path in ROUTINE_SOURCES:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            where = f"{path.relative_to(ROOT)}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if KEY.fullmatch(node.value):
+                    found.setdefault(node.value, where)
+            elif isinstance(node, ast.JoinedStr):
+                head = node.values[0] if node.values else None
+                if isinstance(head, ast.Constant) and "/" in str(head.value) or any(
+                        isinstance(v, ast.Constant) and str(v.value).startswith("/")
+                        for v in node.values):
+                    for key in _expand(node, where):
+                        found.setdefault(key, where)
+    return found
 
+
+def test_the_routine_names_its_keys() -> None:
+    """The collector finds the literal and the built keys (else the next test checks nothing)."""
+    keys = routine_keys()
+    assert {"gate/ask", "safety/severe_pain_doctor", "cold/gone_ask", "car/park_prompt"} <= set(
+        keys)
+    assert {f"step/{s.id}" for s in ROUTINE.steps} <= set(keys)
+    assert {f"safety/stop/{s.id}" for s in ROUTINE.steps} <= set(keys)
+    assert {"voice/slow", "voice/loud"} <= set(keys)
+
+
+@pytest.mark.parametrize("language", LANGUAGES, ids=lambda p: p.name)
+def test_every_key_the_routine_can_emit_has_a_template(language: Path) -> None:
+    """Each key the routine's source names (a Line, a question's, a set of lines), with built
+    ones expanded per step id, sign and setting, has a template in every language."""
+    have = template_keys(language)
+    missing = {key: where for key, where in routine_keys().items() if key not in have}
+    assert not missing, f"no template in {language.name}: {missing}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES, ids=lambda p: p.name)
+def test_every_text_template_the_skill_renders_exists(language: Path) -> None:
+    """Cards, screens and timer labels: each voice.text("...") key has a .txt template."""
+    sources = sorted((ROOT / "skill").glob("*.py"))
+    keys = {key for path in sources
+            for key in re.findall(r'\.text\(\s*"([a-z_/]+)"', path.read_text(encoding="utf-8"))}
+    assert {"card/step", "card/checklist", "timer/label"} <= keys
+    missing = sorted(k for k in keys if not (language / f"{k}.txt").is_file())
+    assert not missing, f"no .txt template in {language.name}: {missing}"
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
+def test_sign_ids_match_the_slot_type(model: Path) -> None:
+    """The routine's warning signs are exactly the model's RED_FLAG value ids."""
+    types = {t["name"]: t for t in language_model(model).get("types", [])}
+    ids = {v["id"] for v in types["RED_FLAG"]["values"]}
+    assert ids == set(ROUTINE.signs), (f"only in the routine: {sorted(set(ROUTINE.signs) - ids)}; "
+                                       f"only in the model: {sorted(ids - set(ROUTINE.signs))}")
+
+
+SCOPE_HOME = ROOT / "skill" / "permissions.py"
+
+
+def test_the_timers_scope_has_one_home() -> None:
+    """The timers scope is spelled out once, in skill/permissions.py: every other module (the
+    skill, the tools, the stand-ins, the tests) imports it from there."""
+    sources = [p for folder in ("skill", "tooling", "lambda", "tests", "benchmarks")
+               for p in sorted((ROOT / folder).rglob("*.py")) if p != SCOPE_HOME]
+    spelled = [str(p.relative_to(ROOT)) for p in sources
+               if TIMERS_SCOPE in p.read_text(encoding="utf-8")
+               or re.search(r"^\s*TIMERS_SCOPE\s*[:=]", p.read_text(encoding="utf-8"), re.M)]
+    assert not spelled, f"import TIMERS_SCOPE from skill.permissions instead: {spelled}"
+    assert TIMERS_SCOPE in SCOPE_HOME.read_text(encoding="utf-8")
+
+
+def test_the_manifest_declares_the_timers_scope() -> None:
+    """skill.json asks for exactly the permission the skill requests by voice and on its card."""
     manifest = json.loads((ROOT / "skill.json").read_text())["manifest"]
-    assert TIMERS_SCOPE == TIMERS_PERMISSION_SCOPE
     assert {"name": TIMERS_SCOPE} in manifest["permissions"]
 
 

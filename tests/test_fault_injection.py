@@ -5,41 +5,48 @@ failure is switched on while the runner is at that step and off everywhere else,
 routine is walked to the end (tests/full_run.py: launch, next, the pain question, the timer
 offers, ...). Every time:
 
-- the routine completes, every response keeps the wire rules (tests.conftest.check_response)
-  and the skill never falls back on its error apology;
+- the routine completes (its wrap-up chosen), every response keeps the wire rules
+  (tests.conftest.check_response), and every turn is answered by the routine, never by the
+  skill's error apology (`error/sorry`);
 - no progress the store accepted is lost: the saves it accepts never go back to an earlier
   step, and afterwards a fresh session on a healthy store resumes at the last accepted save
-  (or begins a new routine when that save was the finished one).
+  (or begins a new routine when that save was the finished one);
+- a Timers API fault is heard exactly where a timer is set, as the reason it failed.
 
 The store fails through tests/test_memory_conversation.py's FlakyStore (reads, writes, or
-both) on a real SQLite file; the Timers API through the stand-in's own fault injection
-(an error status, a connection dropped, a request that hangs past the client's timeout).
+both) on a real SQLite file; the Timers API through the stand-in's own fault injection (an
+error status, a connection dropped, a request that hangs), answering in process as in every
+conversation test (tests/test_timers.py holds that seam to the HTTP client's answers).
+Everything asserted is what the routine chose (keys, state), so the walk holds in any locale.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 
+from skill.app import build_skill, event_handler
 from skill.memory import SqliteStore
-from skill.routine import Line, State, load_routine
-from skill.speech import Voice, to_text
-from tests.conftest import FakeClock, new_device
-from tests.full_run import Run, finished, state_of, step_of, walk
-from tests.test_memory_conversation import FlakyStore, checked_send
-from tooling.standins.alexa import Alexa
+from skill.routine import load_routine
+from tests.conftest import OUTCOMES, FakeClock, check_response, in_process_timers, new_device
+from tests.full_run import Run, finished, step_of, walk
+from tests.test_memory_conversation import FlakyStore
+from tooling.standins.alexa import Alexa, Send
 from tooling.standins.timers_api import TimersApiStandIn
+
+pytestmark = pytest.mark.every_locale  # the walk holds in every locale (tests that ask)
 
 STEPS = list(range(1, load_routine().total + 1))
 STORE_FAULTS = ["reads", "writes", "both"]
 # How the Timers API fails: an error status (each code the API can answer with), a dropped
-# connection, or a hang longer than the client's read timeout (skill/http_client.py).
+# connection, or a hang past the client's read timeout. The stand-in answers in process
+# (tests/conftest.py), where a hang is the client's timeout at once: no test waits for it.
 TIMER_FAULTS = ["401", "500", "504", "drop", "hang"]  # 429 is handled as 500 is
-HANG_S = 4.0  # past the 2.5 s read timeout, so the call times out
 
 
 class RecordingStore(FlakyStore):
@@ -59,15 +66,24 @@ def store(tmp_path: Path) -> RecordingStore:
     return RecordingStore(SqliteStore(tmp_path / "memory.sqlite3"))
 
 
-@pytest.fixture
-def timers_api() -> Iterator[TimersApiStandIn]:
-    """A Timers API of the test's own, so its faults reach no other test."""
-    with TimersApiStandIn() as api:
-        yield api
+def skill_on(store: AbstractPersistenceAdapter) -> Send:
+    """The skill on `store`, with the tests' seams: the test's Timers API stand-in answering
+    in process, and the observer, so that every reply carries what the routine chose."""
+    handle = event_handler(build_skill(store=store, timer_service=in_process_timers,
+                                       observe=OUTCOMES.observe))
+
+    def send(envelope: dict[str, Any]) -> dict[str, Any]:
+        raw = handle(envelope, None)
+        check_response(envelope, raw)
+        return raw
+
+    return send
 
 
-def apology() -> str:
-    return to_text(Voice("en-US", State(), load_routine()).ssml(Line("error/sorry")))
+def runner(store: RecordingStore, clock: FakeClock, locale: str = "en-US") -> Alexa:
+    """A new user's Alexa, talking to the skill on `store`."""
+    return Alexa(skill_on(store), locale=locale, device=new_device(), clock=clock,
+                 outcome_of=OUTCOMES.pop)
 
 
 def progress(state: dict[str, Any]) -> tuple[bool, int]:
@@ -81,20 +97,26 @@ def check_nothing_lost(store: RecordingStore, alexa: Alexa, clock: FakeClock) ->
     assert steps, "the store accepted nothing at all"
     assert steps == sorted(steps), f"a save went back to an earlier step: {steps}"
     store.fail_reads = store.fail_writes = False
-    later = Alexa(checked_send(store.inner), device=alexa.device, clock=clock)
+    later = Alexa(skill_on(store.inner), locale=alexa.locale, device=alexa.device, clock=clock,
+                  outcome_of=OUTCOMES.pop)
     back = later.launch()
     last = store.accepted[-1]
     if last.get("finished"):
-        assert step_of(back) == 1 and state_of(back).get("pending") != "resume"
+        # A finished routine is not offered again: the launch begins a new one.
+        assert step_of(back) == 1 and back.state.get("pending") != "resume", back.keys
+        assert "memory/resume_ask" not in back.keys
     else:
-        assert step_of(back) == last["step"], back.speech
+        assert step_of(back) == last["step"], back.keys
+        assert back.state.get("pending") == "resume" or "timer/welcome_back" in back.keys
 
 
 def check_completed(run: Run) -> None:
+    """The walk reached the wrap-up, and every turn was answered by the routine itself."""
     assert finished(run.last) and run.last.ends_session, run.transcript()
-    sorry = apology()
+    assert "finish/wrap_up" in run.last.keys, run.transcript()
     for reply in run.replies:
-        assert sorry not in reply.speech, run.transcript()
+        assert reply.outcome is not None, run.transcript()  # the routine answered it
+        assert "error/sorry" not in reply.keys, run.transcript()
 
 
 class Outage:
@@ -131,7 +153,7 @@ def test_store_failing_at_one_step_in_one_session(
     store: RecordingStore, clock: FakeClock, failing: int, mode: str
 ) -> None:
     """One long session; the store fails at one step: the routine completes, nothing is lost."""
-    alexa = Alexa(checked_send(store), device=new_device(), clock=clock)
+    alexa = runner(store, clock)
     run = walk(alexa, before_turn=break_store_at(store, failing, mode))
     check_completed(run)
     check_nothing_lost(store, alexa, clock)
@@ -145,7 +167,7 @@ def test_store_failing_at_one_step_with_a_session_per_step(
     """The runner reopens the skill at every step (each one a fresh read of the store) while
     the store fails at one step: the routine completes and a fresh session resumes at the
     last accepted save."""
-    alexa = Alexa(checked_send(store), device=new_device(), clock=clock)
+    alexa = runner(store, clock)
     run = walk(alexa, before_turn=break_store_at(store, failing, mode), session_per_step=True)
     check_completed(run)
     check_nothing_lost(store, alexa, clock)
@@ -156,7 +178,7 @@ def test_a_session_that_could_not_read_the_store_never_saves_over_further_progre
 ) -> None:
     """Reads failing as the runner reopens the skill at the last step: once the store is
     back, what it holds never goes back to an earlier step."""
-    alexa = Alexa(checked_send(store), device=new_device(), clock=clock)
+    alexa = runner(store, clock)
     walk(alexa, before_turn=break_store_at(store, STEPS[-1], "reads"), session_per_step=True)
     check_nothing_lost(store, alexa, clock)
 
@@ -172,11 +194,30 @@ def break_timers_at(api: TimersApiStandIn, failing: int, fault: str) -> Callable
         if fault == "drop":
             api.drop_connection(times=None)
         elif fault == "hang":
-            api.hang(times=None, seconds=HANG_S)
+            api.hang(times=None)
         else:
             api.respond_with(int(fault), times=None)
 
     return before
+
+
+# What the routine hears of each fault: the permission question (401), or a failure's reason.
+HEARD = {"401": "timer/need_permission", "500": "server_error", "504": "device_offline",
+         "drop": "connection_dropped", "hang": "timeout"}
+TIMED_STEPS = {n for n in STEPS if load_routine().step(n).timer is not None}
+
+
+def timer_troubles(run: Run) -> list[str]:
+    """Every timer trouble the runner heard of: a failure's reason, or the permission asked."""
+    heard = []
+    for reply in run.replies:
+        assert reply.outcome is not None
+        for line in reply.outcome.lines:
+            if line.key == "timer/failed":
+                heard.append(str(line.args["reason"]))
+            elif line.key == "timer/need_permission":
+                heard.append(line.key)
+    return heard
 
 
 @pytest.mark.parametrize("fault", TIMER_FAULTS)
@@ -185,20 +226,25 @@ def test_timers_failing_at_one_step(
     store: RecordingStore, clock: FakeClock, timers_api: TimersApiStandIn, failing: int,
     fault: str,
 ) -> None:
-    """The Timers API fails at one step: the routine completes, nothing is lost."""
-    alexa = Alexa(checked_send(store), device=new_device(timers_api), clock=clock)
+    """The Timers API fails at one step: the routine completes, nothing is lost, and the
+    runner hears of the trouble exactly where a timer was set."""
+    alexa = runner(store, clock)
     run = walk(alexa, before_turn=break_timers_at(timers_api, failing, fault))
     check_completed(run)
     check_nothing_lost(store, alexa, clock)
-    timers_api.clear_faults()
+    troubles = timer_troubles(run)
+    assert set(troubles) == ({HEARD[fault]} if failing in TIMED_STEPS else set()), troubles
 
 
 def test_a_healthy_run_sets_timers_so_the_faults_above_hit_real_calls(
-    store: RecordingStore, clock: FakeClock, timers_api: TimersApiStandIn
+    store: RecordingStore, clock: FakeClock, timers_api: TimersApiStandIn, locale: str
 ) -> None:
-    """Without faults the walk sets timers through the stand-in: the injected faults land on
-    calls the skill really makes."""
-    alexa = Alexa(checked_send(store), device=new_device(timers_api), clock=clock)
-    check_completed(walk(alexa))
-    assert any(r.method == "POST" for r in timers_api.requests)
-
+    """Without faults the walk, in any locale, sets every step's timer through the stand-in:
+    the injected faults land on calls the skill really makes."""
+    timers_api.locale = locale  # the API wants announcements in the device's locale
+    alexa = runner(store, clock, locale)
+    run = walk(alexa)
+    check_completed(run)
+    assert timer_troubles(run) == []
+    set_for = {r.body["timerLabel"] for r in timers_api.requests if r.method == "POST"}
+    assert len(set_for) >= len(TIMED_STEPS)

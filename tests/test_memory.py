@@ -1,7 +1,14 @@
-"""The memory stores (skill/memory.py): SQLite on disk and DynamoDB against a real dynalite."""
+"""The memory stores (skill/memory.py): SQLite on disk and DynamoDB against a real dynalite.
+
+The DynamoDB store sends its own requests (skill.memory.DynamoDBClient, no botocore): tests
+here hold them against botocore's for the same calls (the service model, the signature, the
+endpoint), and run every store operation against dynalite, a real DynamoDB-compatible
+server. The last part counts the store calls a whole routine makes.
+"""
 
 from __future__ import annotations
 
+import http.server
 import json
 import logging
 import os
@@ -13,22 +20,29 @@ import textwrap
 import threading
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_model import Context, RequestEnvelope, User
 from ask_sdk_model.interfaces.system import SystemState
 
+from skill import memory
+from skill.app import build_skill, event_handler
 from skill.memory import (
+    AwsCredentials,
+    DynamoDBClient,
     DynamoStore,
     SqliteStore,
     StoreConflict,
     StoreError,
-    default_db_path,
-    store_from_env,
+    store_for,
 )
+from skill.settings import Settings, default_db_path
 
 if TYPE_CHECKING:
     from tests.dynamodb_server import DynaliteServer
@@ -479,8 +493,8 @@ def test_dynamo_create_table_waits_until_active(dynamodb_env: DynaliteServer) ->
     assert table["TableStatus"] == "ACTIVE"
     assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
     store.save_attributes(envelope(new_user()), {"step": 1})
-    # boto3 found the local server through AWS_ENDPOINT_URL_DYNAMODB alone.
-    assert store.table.meta.client.meta.endpoint_url == dynamodb_env.endpoint
+    # The store found the local server through AWS_ENDPOINT_URL_DYNAMODB alone.
+    assert store.client.endpoint_url == dynamodb_env.endpoint
     # An existing table is fine too.
     DynamoStore(name, create_table=True)
 
@@ -560,12 +574,11 @@ def test_dynamo_corrupt_record_raises_store_error(
 
 def test_dynamo_reads_and_upgrades_plain_sdk_records(dynamo_store: DynamoStore) -> None:
     """A record written by the plain ASK SDK adapter (no _version) is read and then versioned."""
+    import boto3
     from ask_sdk_dynamodb.adapter import DynamoDbAdapter
 
     env = envelope(new_user())
-    plain = DynamoDbAdapter(
-        dynamo_store.table_name, dynamodb_resource=dynamo_store.adapter.dynamodb
-    )
+    plain = DynamoDbAdapter(dynamo_store.table_name, dynamodb_resource=boto3.resource("dynamodb"))
     plain.save_attributes(env, {"step": 3})
     attributes = dynamo_store.get_attributes(env)
     assert attributes == {"step": 3}
@@ -642,11 +655,8 @@ def test_dynamo_without_region_raises_store_error(
     monkeypatch: pytest.MonkeyPatch, dynamodb_env: DynaliteServer
 ) -> None:
     """With no AWS region configured, constructing the store raises StoreError, nothing else."""
-    import boto3
-
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION")
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # forget the session other tests made
     with pytest.raises(StoreError, match="not configured"):
         DynamoStore(new_table_name())
 
@@ -654,9 +664,10 @@ def test_dynamo_without_region_raises_store_error(
 # --- choosing a store ------------------------------------------------------------------------
 
 
-def test_store_from_env_uses_cramp_coach_db(tmp_path: Path) -> None:
+def test_store_for_uses_cramp_coach_db(tmp_path: Path) -> None:
     """CRAMP_COACH_DB names the SQLite file when no DynamoDB table is set."""
-    store = store_from_env({"CRAMP_COACH_DB": str(tmp_path / "x.sqlite3"), "HOME": "/nowhere"})
+    store = store_for(Settings.from_env({"CRAMP_COACH_DB": str(tmp_path / "x.sqlite3"),
+                                         "HOME": "/nowhere"}))
     assert isinstance(store, SqliteStore)
     assert store.path == tmp_path / "x.sqlite3"
 
@@ -673,35 +684,413 @@ def test_default_db_path_follows_xdg() -> None:
     assert default_db_path({"CRAMP_COACH_DB": "  ", "HOME": "/home/runner"}) == expected
 
 
-def test_store_from_env_picks_dynamodb_when_table_set(dynamodb_env: DynaliteServer) -> None:
+def test_store_for_picks_dynamodb_when_table_set(dynamodb_env: DynaliteServer) -> None:
     """CRAMP_COACH_DYNAMODB_TABLE selects the DynamoDB store on that table."""
-    store = store_from_env({"CRAMP_COACH_DYNAMODB_TABLE": "cramp-coach-memory", "HOME": "/x"})
+    store = store_for(Settings.from_env({"CRAMP_COACH_DYNAMODB_TABLE": "cramp-coach-memory",
+                                         "HOME": "/x"}))
     assert isinstance(store, DynamoStore)
     assert store.table_name == "cramp-coach-memory"
 
 
-# Which modules a fresh interpreter loads for the embedded store, and then for DynamoDB.
+# Which modules a fresh interpreter loads for each store, after using it.
 IMPORT_PROBE = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys
+    from ask_sdk_model import Context, RequestEnvelope, User
+    from ask_sdk_model.interfaces.system import SystemState
     import skill.memory
-    store = skill.memory.store_from_env({"CRAMP_COACH_DB": sys.argv[1]})
-    after_sqlite = "boto3" in sys.modules
-    store = skill.memory.store_from_env({"CRAMP_COACH_DYNAMODB_TABLE": "cramp-coach-memory"})
-    print(json.dumps([after_sqlite, "boto3" in sys.modules, type(store).__name__]))
+    from skill.settings import Settings
+    env = RequestEnvelope(context=Context(system=SystemState(user=User(user_id="probe"))))
+    if sys.argv[1] == "sqlite":
+        settings = Settings.from_env({"CRAMP_COACH_DB": sys.argv[2]})
+    else:
+        settings = Settings.from_env({**os.environ, "CRAMP_COACH_DYNAMODB_TABLE": sys.argv[2],
+                                      "AWS_REGION": "us-east-1"})
+    store = skill.memory.store_for(settings)
+    store.save_attributes(env, store.get_attributes(env))
+    print(json.dumps([type(store).__name__,
+                      sorted({m.split(".")[0] for m in sys.modules}
+                             & {"boto3", "botocore", "sqlite3"})]))
     """
 )
 
 
-def test_importing_memory_does_not_import_boto3(
-    tmp_path: Path, dynamodb_env: DynaliteServer
+def test_each_store_loads_only_what_it_uses(tmp_path: Path, dynamodb_env: DynaliteServer) -> None:
+    """The embedded store never loads boto3 or botocore; the DynamoDB store (credentials in
+    the environment, as on Lambda) loads neither, nor sqlite3."""
+    table = new_table_name()
+    DynamoStore(table, create_table=True)
+
+    def probe(kind: str, where: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-c", IMPORT_PROBE, kind, where],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert probe("sqlite", str(tmp_path / "m.sqlite3")) == ["SqliteStore", ["sqlite3"]]
+    assert probe("dynamodb", table) == ["DynamoStore", []]
+
+
+# --- the DynamoDB client held against botocore's ---------------------------------------------
+
+
+class RecordingClient:
+    """Stands in for DynamoDBClient: keeps what the store sends, answers from a table."""
+
+    region = "us-east-1"
+    endpoint_url = "https://dynamodb.us-east-1.amazonaws.com"
+
+    def __init__(self, answers: dict[str, dict[str, Any]] | None = None) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+        self.answers = answers or {}
+
+    def call(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append((operation, json.loads(json.dumps(params))))
+        return self.answers.get(operation, {})
+
+
+def every_store_request() -> list[tuple[str, dict[str, Any]]]:
+    """One of each request the store makes: set-up, read, first and later save, delete."""
+    client = RecordingClient({"DescribeTable": {"Table": {"TableStatus": "ACTIVE"}}})
+    store = DynamoStore("cramp-coach-memory", client=client, create_table=True)  # type: ignore[arg-type]
+    env = envelope(new_user())
+    store.get_attributes(env)
+    attributes = json.loads(json.dumps(SAMPLE))
+    store.save_attributes(env, attributes)  # no record yet
+    store.save_attributes(env, attributes)  # over version 1
+    store.delete_attributes(env)
+    return client.sent
+
+
+def test_every_request_is_valid_for_botocores_dynamodb_model() -> None:
+    """Each request the store sends passes botocore's validation against the full DynamoDB
+    service model, and botocore would send the same JSON under the same target header."""
+    import botocore.session
+    from botocore.serialize import create_serializer
+    from botocore.validate import ParamValidator
+
+    from skill.memory import DYNAMODB_CONTENT_TYPE, DYNAMODB_OPERATIONS, DYNAMODB_TARGET_PREFIX
+
+    model = botocore.session.get_session().get_service_model("dynamodb")
+    sent = every_store_request()
+    assert sorted({operation for operation, _ in sent}) == sorted(DYNAMODB_OPERATIONS)
+    for operation, params in sent:
+        operation_model = model.operation_model(operation)
+        report = ParamValidator().validate(params, operation_model.input_shape)
+        assert not report.has_errors(), f"{operation}: {report.generate_report()}"
+        wire = create_serializer("json").serialize_to_request(params, operation_model)
+        assert json.loads(wire["body"]) == params
+        assert wire["headers"]["X-Amz-Target"] == DYNAMODB_TARGET_PREFIX + operation
+        assert wire["headers"]["Content-Type"] == DYNAMODB_CONTENT_TYPE
+
+
+Scripted = tuple[int, dict[str, Any], dict[str, str]]  # status, JSON body, extra headers
+
+
+@dataclass
+class Capture:
+    """A DynamoDB double on 127.0.0.1: records each request, answers from a script."""
+
+    url: str = ""
+    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    script: list[Scripted] = field(default_factory=list)
+
+
+class _CaptureHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    capture: Capture
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.capture.requests.append((dict(self.headers.items()), body))
+        status, answer, extra = self.capture.script.pop(0) if self.capture.script else (
+            200, {}, {})
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("x-amz-crc32", extra.get("x-amz-crc32", str(zlib.crc32(data))))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def capture() -> Iterator[Capture]:
+    """A running Capture server for one test."""
+    found = Capture()
+    handler = type("Handler", (_CaptureHandler,), {"capture": found})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    found.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield found
+    server.shutdown()
+    server.server_close()
+
+
+EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"  # AWS's documentation example
+
+
+def captured_client(capture: Capture, token: str | None = None) -> DynamoDBClient:
+    return DynamoDBClient("eu-west-1", endpoint_url=capture.url, environ={},
+                          credentials=AwsCredentials("AKIDEXAMPLE", EXAMPLE_SECRET, token))
+
+
+@pytest.mark.parametrize("token", [None, "a-session-token"], ids=["keys", "role"])
+def test_requests_are_signed_as_botocore_signs_them(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch, token: str | None
 ) -> None:
-    """boto3 is loaded only once DynamoDB is chosen, so the embedded store keeps its cold start."""
-    done = subprocess.run(
-        [sys.executable, "-c", IMPORT_PROBE, str(tmp_path / "m.sqlite3")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == [False, True, "DynamoStore"]
+    """The Authorization header on the wire is the one botocore's SigV4Auth computes for the
+    same request and time, with and without a session token (a Lambda role has one)."""
+    import datetime as dt
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    client = captured_client(capture, token)
+    client.call("GetItem", {"TableName": "t", "Key": {"id": {"S": "u"}}, "ConsistentRead": True})
+    [(headers, body)] = capture.requests
+
+    stamp = dt.datetime.strptime(headers["X-Amz-Date"], "%Y%m%dT%H%M%SZ")
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: stamp)
+    expected = AWSRequest(method="POST", url=capture.url + "/", data=body,
+                          headers={k: headers[k] for k in ("Content-Type", "X-Amz-Target")})
+    credentials = client.credentials()
+    botocore.auth.SigV4Auth(
+        Credentials(credentials.access_key, credentials.secret_key, credentials.token),
+        "dynamodb", "eu-west-1",
+    ).add_auth(expected)
+    assert headers["Authorization"] == expected.headers["Authorization"]
+    assert headers.get("X-Amz-Security-Token") == token
+    assert headers["Host"] == capture.url.removeprefix("http://")
+
+
+def test_the_signature_of_a_default_port_https_endpoint_is_botocores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On AWS's own endpoint (https, no port in Host) the signature is botocore's too."""
+    import datetime as dt
+
+    import botocore.auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from skill.memory import sigv4_authorization
+
+    body = b'{"TableName":"t"}'
+    headers = {"Host": "dynamodb.eu-west-1.amazonaws.com",
+               "Content-Type": "application/x-amz-json-1.0",
+               "X-Amz-Target": "DynamoDB_20120810.DescribeTable",
+               "X-Amz-Date": "20261127T170000Z"}
+    credentials = AwsCredentials("AKIDEXAMPLE", "secret", None)
+    ours = sigv4_authorization(credentials, region="eu-west-1", service="dynamodb",
+                               amz_date=headers["X-Amz-Date"], path="/", headers=headers,
+                               body=body)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime",
+                        lambda: dt.datetime(2026, 11, 27, 17, 0, 0))
+    theirs = AWSRequest(method="POST", url="https://dynamodb.eu-west-1.amazonaws.com/",
+                        data=body, headers={k: headers[k] for k in ("Content-Type",
+                                                                    "X-Amz-Target")})
+    botocore.auth.SigV4Auth(Credentials("AKIDEXAMPLE", "secret"), "dynamodb",
+                            "eu-west-1").add_auth(theirs)
+    assert ours == theirs.headers["Authorization"]
+
+
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL", "AWS_USE_FIPS_ENDPOINT",
+                      "AWS_USE_DUALSTACK_ENDPOINT", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                      "AWS_PROFILE", "AWS_ACCOUNT_ID")
+
+
+@pytest.mark.parametrize(
+    ("region", "env"),
+    [
+        ("us-east-1", {}),
+        ("eu-central-1", {}),
+        ("us-gov-west-1", {}),
+        ("cn-north-1", {}),
+        ("us-east-1", {"AWS_USE_FIPS_ENDPOINT": "true"}),
+        ("us-east-1", {"AWS_USE_DUALSTACK_ENDPOINT": "true"}),
+        ("cn-north-1", {"AWS_USE_DUALSTACK_ENDPOINT": "true"}),
+        ("us-east-1", {"AWS_ENDPOINT_URL": "http://localhost:9000"}),
+        ("us-east-1", {"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+                       "AWS_ENDPOINT_URL": "http://localhost:9000"}),
+        ("us-east-1", {"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000",
+                       "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}),
+    ],
+)
+def test_the_endpoint_is_the_one_botocore_chooses(
+    monkeypatch: pytest.MonkeyPatch, region: str, env: dict[str, str]
+) -> None:
+    """The same environment sends the store where botocore's DynamoDB client would go."""
+    import botocore.session
+
+    from skill.memory import dynamodb_endpoint
+
+    for name in ENDPOINT_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/cramp-coach/aws-config")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    botocore_client = botocore.session.Session().create_client(
+        "dynamodb", region_name=region, aws_access_key_id="a", aws_secret_access_key="b")
+    assert dynamodb_endpoint(region, os.environ) == botocore_client.meta.endpoint_url
+
+
+def test_credentials_off_lambda_come_from_botocores_chain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dynamodb_env: DynaliteServer
+) -> None:
+    """Without keys in the environment, a profile's keys (botocore's chain) are used."""
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    shared = tmp_path / "credentials"
+    shared.write_text("[default]\naws_access_key_id = AKIDPROFILE\n"
+                      "aws_secret_access_key = from-the-profile\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(shared))
+    store = DynamoStore(new_table_name(), create_table=True)
+    assert store.client.credentials() == AwsCredentials("AKIDPROFILE", "from-the-profile")
+    env = envelope(new_user())
+    store.save_attributes(env, {"step": 2})
+    assert store.get_attributes(env) == {"step": 2, "_version": 1}
+
+
+def test_keys_in_the_environment_are_used_as_lambda_sets_them(
+    monkeypatch: pytest.MonkeyPatch, dynamodb_env: DynaliteServer
+) -> None:
+    """AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, as Lambda sets them."""
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "role-session")
+    store = DynamoStore(new_table_name(), create_table=True)
+    assert store.client.credentials() == AwsCredentials(
+        "cramp-coach-test", "cramp-coach-test", "role-session")
+
+
+def test_a_throttled_call_is_tried_once_more_after_a_short_wait(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Throttling, then success: one retry after a wait of at most 1 s (botocore's standard
+    mode); throttled twice: StoreError naming the throttle."""
+    waits: list[float] = []
+    monkeypatch.setattr(memory.time, "sleep", waits.append)
+    throttled: Scripted = (400, {"__type": "com.amazonaws.dynamodb.v20120810#"
+                                 "ProvisionedThroughputExceededException", "message": "slow"}, {})
+    capture.script += [throttled, (200, {"Item": {"id": {"S": "u"}, "attributes": {"M": {
+        "step": {"N": "3"}, "_version": {"N": "2"}}}}}, {})]
+    store = DynamoStore("t", client=captured_client(capture))
+    env = envelope(new_user())
+    assert store.get_attributes(env) == {"step": 3, "_version": 2}
+    assert len(capture.requests) == 2 and len(waits) == 1 and 0 <= waits[0] <= 1
+
+    capture.script += [throttled, throttled]
+    with pytest.raises(StoreError, match=r"throttled \(ProvisionedThroughputExceededException\)"):
+        store.get_attributes(env)
+    assert len(capture.requests) == 4
+
+
+def test_a_client_error_is_not_retried_and_a_damaged_answer_is(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ValidationException fails at once; an answer whose CRC32 does not match is refused
+    and asked for again, as botocore does."""
+    monkeypatch.setattr(memory.time, "sleep", lambda seconds: None)
+    store = DynamoStore("t", client=captured_client(capture))
+    env = envelope(new_user())
+    capture.script.append(
+        (400, {"__type": "com.amazon.coral.validate#ValidationException", "message": "no"}, {}))
+    with pytest.raises(StoreError, match="DynamoDB error ValidationException"):
+        store.get_attributes(env)
+    assert len(capture.requests) == 1
+
+    capture.script += [(200, {}, {"x-amz-crc32": "1"}), (200, {}, {})]
+    assert store.get_attributes(env) == {}
+    assert len(capture.requests) == 3
+
+
+def test_store_calls_share_one_kept_alive_connection(dynamo_store: DynamoStore) -> None:
+    """Setting up, reading, saving and deleting cross one TCP connection to the server."""
+    env = envelope(new_user())
+    for step in range(1, 4):
+        attributes = dynamo_store.get_attributes(env)
+        attributes["step"] = step
+        dynamo_store.save_attributes(env, attributes)
+    dynamo_store.delete_attributes(env)
+    assert dynamo_store.client.connections.opened == 1
+
+
+# --- the store calls of a whole routine --------------------------------------------------------
+
+
+class CountingStore(AbstractPersistenceAdapter):
+    """A real store that records each call with the request and session it came from."""
+
+    def __init__(self, inner: AbstractPersistenceAdapter) -> None:
+        self.inner = inner
+        self.calls: list[tuple[str, str, str]] = []  # (read|write|delete, request id, session id)
+
+    def _record(self, kind: str, request_envelope: Any) -> None:
+        session = request_envelope.session
+        self.calls.append((kind, request_envelope.request.request_id,
+                           session.session_id if session else ""))
+
+    def get_attributes(self, request_envelope: Any) -> dict[str, Any]:
+        self._record("read", request_envelope)
+        found: dict[str, Any] = self.inner.get_attributes(request_envelope)
+        return found
+
+    def save_attributes(self, request_envelope: Any, attributes: dict[str, Any]) -> None:
+        self._record("write", request_envelope)
+        self.inner.save_attributes(request_envelope, attributes)
+
+    def delete_attributes(self, request_envelope: Any) -> None:
+        self._record("delete", request_envelope)
+        self.inner.delete_attributes(request_envelope)
+
+
+@pytest.mark.parametrize("session_per_step", [False, True], ids=["one-session", "session-a-step"])
+def test_a_routine_reads_once_a_session_and_writes_once_for_each_change(
+    tmp_path: Path, session_per_step: bool
+) -> None:
+    """Over a whole routine (timers set and cancelled on the way): at most one store read per
+    session, and one write in each turn that changes the kept state, none in the others."""
+    from tests.conftest import check_response, in_process_timers, new_device
+    from tests.full_run import walk
+    from tooling.standins.alexa import Alexa
+
+    inner = SqliteStore(tmp_path / "memory.sqlite3")
+    store = CountingStore(inner)
+    handle = event_handler(build_skill(store=store, timer_service=in_process_timers))
+    turns: list[tuple[str, str, bool]] = []  # request id, session id, kept state changed
+    names: dict[str, str] = {}  # request id -> the request's type or intent, for messages
+
+    def send(request: dict[str, Any]) -> dict[str, Any]:
+        env = envelope(request["context"]["System"]["user"]["userId"])
+        before = inner.get_attributes(env).get("routine")
+        raw = handle(request, None)
+        check_response(request, raw)
+        names[request["request"]["requestId"]] = (
+            request["request"].get("intent", {}).get("name") or request["request"]["type"])
+        after = inner.get_attributes(env).get("routine")
+        turns.append((request["request"]["requestId"], request["session"]["sessionId"],
+                      before != after))
+        return raw
+
+    run = walk(Alexa(send, device=new_device()), session_per_step=session_per_step)
+    assert run.turns == len(turns) > 8
+
+    reads: dict[str, int] = {}
+    writes: dict[str, int] = {}
+    for kind, request_id, session_id in store.calls:
+        if kind == "read":
+            reads[session_id] = reads.get(session_id, 0) + 1
+        else:
+            writes[request_id] = writes.get(request_id, 0) + 1
+    sessions = {session_id for _, session_id, _ in turns}
+    assert max(reads.values()) == 1 and set(reads) <= sessions
+    too_many = sorted(f"{names[r]} wrote {n} times" for r, n in writes.items() if n > 1)
+    needless = sorted(names[r] for r, _, changed in turns if writes.get(r) and not changed)
+    assert (too_many, needless) == ([], []), f"of {len(turns)} turns"
+    assert all(writes.get(r) == 1 for r, _, changed in turns if changed)

@@ -1,4 +1,8 @@
-"""Memory across sessions, through whole conversations, on the SQLite and DynamoDB stores."""
+"""Memory across sessions, through whole conversations, on the SQLite and DynamoDB stores.
+
+Every conversation runs in every locale with a model and asserts what the skill chose (the
+routine's keys and state), never its words.
+"""
 
 from __future__ import annotations
 
@@ -16,25 +20,26 @@ from ask_sdk_model import RequestEnvelope
 
 from skill.app import build_skill, event_handler
 from skill.memory import DynamoStore, SqliteStore, StoreError
-from tests.conftest import FakeClock, check_response, new_device
+from skill.speech import DEFAULT_LOCALE
+from tests.conftest import OUTCOMES, FakeClock, check_response, in_process_timers, new_device
 from tests.talk import (
     CANCEL,
     FALLBACK,
+    FORGET,
     GO_TO,
     NEXT,
     NO,
     RESUME,
     START_OVER,
     STOP,
+    UNSURE,
     YES,
-    step_of,
     walk_to,
 )
 from tooling.standins.alexa import Alexa, Device, Reply, Send
 
 pytest_plugins = ["tests.dynamodb_server"]
-
-FORGET = "ForgetMeIntent"
+pytestmark = pytest.mark.every_locale
 
 
 class FlakyStore(AbstractPersistenceAdapter):
@@ -66,7 +71,10 @@ class FlakyStore(AbstractPersistenceAdapter):
 
 
 def checked_send(store: AbstractPersistenceAdapter) -> Send:
-    handle = event_handler(build_skill(store=store))
+    """The skill on `store`, its timers in process and what it chose observed, every reply
+    held to Alexa's wire rules."""
+    handle = event_handler(build_skill(store=store, timer_service=in_process_timers,
+                                       observe=OUTCOMES.observe))
 
     def send(envelope: dict[str, Any]) -> dict[str, Any]:
         raw = handle(envelope, None)
@@ -76,38 +84,63 @@ def checked_send(store: AbstractPersistenceAdapter) -> Send:
     return send
 
 
+def talk(send: Send, device: Device, clock: FakeClock, locale: str) -> Alexa:
+    return Alexa(send, locale=locale, device=device, clock=clock, outcome_of=OUTCOMES.pop)
+
+
 @pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AbstractPersistenceAdapter]:
-    """Each conversation test runs on both stores: a SQLite file and DynamoDB (dynalite)."""
+def store(request: pytest.FixtureRequest, tmp_path: Path,
+          locale: str) -> Iterator[AbstractPersistenceAdapter]:
+    """Each conversation test runs on both stores: a SQLite file and DynamoDB (dynalite).
+
+    DynamoDB in one locale only: what is stored does not depend on the language, and a table
+    per test costs most of a second."""
     if request.param == "sqlite":
         yield SqliteStore(tmp_path / "memory.sqlite3")
-    else:
-        request.getfixturevalue("dynamodb_env")
-        yield DynamoStore(f"cramp-coach-{uuid.uuid4().hex[:8]}", create_table=True)
+        return
+    if locale != DEFAULT_LOCALE:
+        pytest.skip(f"DynamoDB runs in {DEFAULT_LOCALE}; the other locales run on SQLite")
+    request.getfixturevalue("dynamodb_env")
+    yield DynamoStore(f"cramp-coach-{uuid.uuid4().hex[:8]}", create_table=True)
 
 
 @pytest.fixture
-def user(store: AbstractPersistenceAdapter, clock: FakeClock) -> Callable[..., Alexa]:
+def user(store: AbstractPersistenceAdapter, clock: FakeClock,
+         locale: str) -> Callable[..., Alexa]:
     """A function giving Alexa for one user (same user each call: a second device)."""
     device = new_device()
     send = checked_send(store)
 
     def make(device_id: str = "amzn1.ask.device.ONE") -> Alexa:
-        return Alexa(send, device=Device(user_id=device.user_id, device_id=device_id),
-                     clock=clock)
+        return talk(send, Device(user_id=device.user_id, device_id=device_id), clock, locale)
 
     return make
 
 
+def welcome_back(reply: Reply) -> dict[str, Any]:
+    """The "welcome back" line's arguments, after checking it opens the reply and asks whether
+    to carry on."""
+    assert reply.keys == ("memory/welcome_back", "memory/resume_ask"), reply.keys
+    assert reply.state["pending"] == "resume"
+    return dict(reply.outcome.lines[0].args)
+
+
+def no_disclaimer(reply: Reply) -> bool:
+    return "open/disclaimer" not in reply.keys and not any(
+        line.key == "open/welcome" and line.args.get("first_time") for line in reply.outcome.lines)
+
+
 def test_stopped_mid_step_resumes_there(user: Callable[..., Alexa]) -> None:
-    """Stop at step 5, come back: offered step 5; "carry on" speaks step 5."""
+    """Stop at step 5, come back: welcomed back (no disclaimer) and offered step 5; "carry on"
+    gives step 5."""
     alexa = user()
     walk_to(alexa, 5)
     alexa.intent(STOP)
     back = alexa.launch()
-    assert "Welcome back. You were at step 5: heat." in back.speech
-    assert "Sorry about the cramp" not in back.speech and "not a substitute" not in back.speech
-    assert "Step 5 of 8" in alexa.intent(RESUME).speech
+    assert welcome_back(back)["stale"] is False
+    assert back.state["step"] == 5 and no_disclaimer(back)
+    resumed = alexa.intent(RESUME)
+    assert resumed.keys[:2] == ("step/header", "step/heat") and resumed.state["step"] == 5
 
 
 @pytest.mark.parametrize("answer", [YES, NEXT, RESUME])
@@ -117,7 +150,8 @@ def test_carry_on_answers(user: Callable[..., Alexa], answer: str) -> None:
     walk_to(alexa, 6)
     alexa.intent(STOP)
     alexa.launch()
-    assert "Step 6 of 8" in alexa.intent(answer).speech
+    reply = alexa.intent(answer)
+    assert "step/hydrate" in reply.keys and reply.state["step"] == 6
 
 
 @pytest.mark.parametrize("answer", [NO, START_OVER])
@@ -128,21 +162,24 @@ def test_start_over_from_the_resume_question(user: Callable[..., Alexa], answer:
     alexa.intent(CANCEL)
     alexa.launch()
     reply = alexa.intent(answer)
-    assert "a fresh start" in reply.speech and "Step 1 of 8" in reply.speech
+    assert reply.keys[:3] == ("memory/fresh_start", "step/header", "step/stop")
+    assert reply.state["step"] == 1
 
 
 def test_session_dies_at_the_pain_question_and_it_is_asked_again(
     user: Callable[..., Alexa],
 ) -> None:
-    """Silence at the pain question: next time the question comes back, never the massage."""
+    """Silence at the pain question: next time, a plain welcome back, and carrying on asks the
+    question again, never gives the massage."""
     alexa = user()
     walk_to(alexa, 3, answer_gate=False)
     alexa.end_session("EXCEEDED_MAX_REPROMPTS")
     back = alexa.launch()
-    assert "I'd asked whether the pain was getting worse" in back.speech
+    welcome_back(back)
+    assert back.state["step"] == 3
     again = alexa.intent(YES)
-    assert "is the pain getting worse?" in again.speech
-    assert "gentle pressure" not in again.speech
+    assert again.keys == ("step/header", "gate/ask")
+    assert again.state["pending"] == "pain_gate"
 
 
 def test_session_error_mid_step_keeps_the_place(user: Callable[..., Alexa]) -> None:
@@ -150,45 +187,53 @@ def test_session_error_mid_step_keeps_the_place(user: Callable[..., Alexa]) -> N
     alexa = user()
     walk_to(alexa, 7)
     alexa.end_session("ERROR")
-    assert "You were at step 7" in alexa.launch().speech
+    back = alexa.launch()
+    welcome_back(back)
+    assert back.state["step"] == 7
 
 
 def test_a_new_device_continues_the_same_user(user: Callable[..., Alexa]) -> None:
     """The place belongs to the user, not the device: another Echo offers it too."""
-    walk_to(user(), 4)
-    assert "You were at step 4" in user("amzn1.ask.device.TWO").launch().speech
+    walk_to(user(), 6)
+    back = user("amzn1.ask.device.TWO").launch()
+    welcome_back(back)
+    assert back.state["step"] == 6
 
 
 def test_old_progress_is_offered_not_forced(user: Callable[..., Alexa], clock: FakeClock) -> None:
-    """After 12 hours the place is offered with a nudge to start over; it can still go on."""
+    """Two days later the place is offered, said to be old (start over for a new cramp); it can
+    still go on."""
     alexa = user()
     walk_to(alexa, 8)
     alexa.intent(STOP)
     clock.advance(days=2)
     back = alexa.launch()
-    assert "Last time, 2 days ago, you stopped at step 8: rest." in back.speech
-    assert "If this is a new cramp, it's best to start over." in back.speech
-    assert "Step 8 of 8" in alexa.intent(YES).speech
+    assert welcome_back(back) | {"hours": 0} == {"stale": True, "hours": 0, "days": 2,
+                                                  "timer": None}
+    carried = alexa.intent(YES)
+    assert "step/rest" in carried.keys and carried.state["step"] == 8
 
 
 def test_recent_progress_is_not_called_old(user: Callable[..., Alexa], clock: FakeClock) -> None:
     """An hour later the place is simply offered."""
     alexa = user()
-    walk_to(alexa, 4)
+    walk_to(alexa, 6)
     alexa.intent(STOP)
     clock.advance(hours=1)
-    assert "Last time" not in alexa.launch().speech
+    back = alexa.launch()
+    assert welcome_back(back)["stale"] is False and back.state["step"] == 6
 
 
 def test_disclaimer_once_per_user_not_once_per_session(user: Callable[..., Alexa]) -> None:
-    """A returning user's launch goes straight to step 1 within 15 words."""
+    """A returning user's launch goes straight to step 1: no disclaimer, no guide, nothing
+    before the first instruction but the welcome and the step's header."""
     alexa = user()
     walk_to(alexa, 8)
-    alexa.intent(NEXT)  # finishes the routine
+    assert "finish/wrap_up" in alexa.intent(NEXT).keys  # finishes the routine
     again = alexa.launch()
-    assert "not a substitute" not in again.speech
-    assert again.speech.startswith("Sorry about the cramp.")
-    assert len(again.speech[: again.speech.index("Stop running")].split()) <= 15
+    assert no_disclaimer(again) and "open/guide" not in again.keys
+    first = again.keys.index("step/stop")
+    assert set(again.keys[:first]) <= {"open/welcome", "step/header"}, again.keys
 
 
 def test_routines_weeks_apart_are_not_frequent(
@@ -198,7 +243,7 @@ def test_routines_weeks_apart_are_not_frequent(
     alexa = user()
     for _ in range(3):
         first = alexa.launch()
-        assert "health professional" not in first.speech
+        assert "step/stop" in first.keys and "memory/frequent" not in first.keys
         walk_to_end(alexa)
         clock.advance(days=30)
 
@@ -207,40 +252,45 @@ def walk_to_end(alexa: Alexa) -> Reply:
     reply = alexa.intent(GO_TO, {"number": "8"})
     while not reply.ends_session:
         reply = alexa.intent(NEXT)
+    assert "finish/wrap_up" in reply.keys
     return reply
 
 
 def test_third_routine_in_two_weeks_advises_a_health_professional_once(
     user: Callable[..., Alexa], clock: FakeClock
 ) -> None:
-    """Cramps on most runs: the third routine in 14 days gets the seed's advice, once."""
+    """Cramps on most runs: the third routine in 14 days gets the seed's advice to see a
+    health professional at its wrap-up (when there is time to hear it, not before the first
+    instruction); the first two do not, and a routine resumed mid-way does not repeat it."""
     alexa = user()
     for _ in range(2):
-        alexa.launch()
-        walk_to_end(alexa)
+        assert "memory/frequent" not in alexa.launch().keys
+        assert "memory/frequent" not in walk_to_end(alexa).keys
         clock.advance(days=1)
     third = alexa.launch()
-    assert "3 cramps in the last two weeks" in third.speech
-    assert "diabetes or thyroid disease" in third.speech
-    assert third.speech.index("Step 1 of 8") < third.speech.index("health professional")
+    assert "memory/frequent" not in third.keys
     alexa.intent(STOP)
-    resumed = alexa.launch()
-    assert "health professional" not in resumed.speech
-    assert "health professional" not in alexa.intent(YES).speech
+    assert "memory/frequent" not in alexa.launch().keys  # resumed
+    wrap_up = walk_to_end(alexa)
+    advice = [line.args for line in wrap_up.outcome.lines if line.key == "memory/frequent"]
+    assert advice == [{"count": 3}]
+    assert wrap_up.keys.index("finish/wrap_up") < wrap_up.keys.index("memory/frequent")
+
 
 
 def test_forget_my_data_deletes_everything(
     user: Callable[..., Alexa], store: AbstractPersistenceAdapter
 ) -> None:
-    """"Forget my data": confirm, delete every record for the user, say so."""
+    """"Forget my data": confirm, delete every record for the user, say so and close."""
     alexa = user()
     walk_to(alexa, 4)
     ask = alexa.intent(FORGET)
-    assert "Shall I delete all of it?" in ask.speech
+    assert ask.keys[-1] == "memory/forget_ask" and ask.state["pending"] == "forget"
     done = alexa.intent(YES)
-    assert "I've deleted everything" in done.speech and done.ends_session
+    assert done.keys == ("memory/forgotten",) and done.ends_session
     assert stored_records(store, alexa) == {}
-    assert "not a substitute" in alexa.launch().speech  # a new user again
+    opening = alexa.launch().outcome.lines[0]  # a new user again: the disclaimer
+    assert opening.key == "open/welcome" and opening.args["first_time"]
 
 
 def test_forget_answered_no_keeps_everything(user: Callable[..., Alexa]) -> None:
@@ -249,18 +299,24 @@ def test_forget_answered_no_keeps_everything(user: Callable[..., Alexa]) -> None
     walk_to(alexa, 4)
     alexa.intent(FORGET)
     kept = alexa.intent(NO)
-    assert "I haven't deleted anything" in kept.speech and step_of(kept) == 4
+    assert kept.keys[0] == "memory/kept" and kept.state["step"] == 4
+    assert kept.state["pending"] is None
 
 
 def test_forget_question_is_never_answered_by_an_unclear_reply(
     user: Callable[..., Alexa], store: AbstractPersistenceAdapter
 ) -> None:
-    """Only a clear yes deletes anything."""
+    """Only a clear yes deletes anything: an unclear reply asks again, "I'm not sure" gets
+    help with the question still waiting, and a second unclear reply keeps everything."""
     alexa = user()
     walk_to(alexa, 2)
     alexa.intent(FORGET)
     again = alexa.intent(FALLBACK)
-    assert "Shall I delete all of it?" in again.speech
+    assert again.keys == ("answer/unclear", "memory/forget_ask")
+    unsure = alexa.intent(UNSURE)
+    assert unsure.keys[-1] == "memory/forget_ask" and unsure.state["pending"] == "forget"
+    settled = alexa.intent(FALLBACK)
+    assert settled.keys[0] == "memory/kept" and settled.state["step"] == 2
     assert stored_records(store, alexa)
 
 
@@ -278,7 +334,7 @@ def stored_records(store: AbstractPersistenceAdapter, alexa: Alexa) -> dict[str,
 
 def _envelope(alexa: Alexa) -> Any:
     body = {"version": "1.0", "context": alexa.device.context(),
-            "request": {"type": "LaunchRequest", "requestId": "r", "locale": "en-US"}}
+            "request": {"type": "LaunchRequest", "requestId": "r", "locale": alexa.locale}}
     return DefaultSerializer().deserialize(json.dumps(body), RequestEnvelope)
 
 
@@ -287,73 +343,75 @@ def test_two_devices_at_once_lose_no_progress(user: Callable[..., Alexa]) -> Non
     kitchen, bedroom = user("amzn1.ask.device.KITCHEN"), user("amzn1.ask.device.BEDROOM")
     walk_to(kitchen, 5)
     bedroom.launch()
-    assert step_of(bedroom.intent(YES)) == 5
-    assert step_of(bedroom.intent(NEXT)) == 6
-    assert step_of(bedroom.intent(NEXT)) == 7
+    assert bedroom.intent(YES).state["step"] == 5
+    assert bedroom.intent(NEXT).state["step"] == 6
+    assert bedroom.intent(NEXT).state["step"] == 7
     # The kitchen session still thinks it is at step 5; its "next" builds on the bedroom's 7.
     reply = kitchen.intent(NEXT)
-    assert "Step 8 of 8" in reply.speech
-    assert "You were at step 8" in user().launch().speech
+    assert "step/rest" in reply.keys and reply.state["step"] == 8
+    assert user().launch().state["step"] == 8
 
 
 @pytest.mark.parametrize("failing", ["reads", "writes", "both"])
 def test_a_failing_store_never_breaks_the_routine(
-    store: AbstractPersistenceAdapter, clock: FakeClock, failing: str
+    store: AbstractPersistenceAdapter, clock: FakeClock, locale: str, failing: str
 ) -> None:
-    """Reads or writes failing mid-routine: the routine completes from the session, calmly."""
+    """Reads or writes failing mid-routine: the routine completes from the session, calmly
+    (never the skill's apology)."""
     flaky = FlakyStore(store)
-    alexa = Alexa(checked_send(flaky), device=new_device(), clock=clock)
+    alexa = talk(checked_send(flaky), new_device(), clock, locale)
     walk_to(alexa, 3)
     flaky.fail_reads = failing in ("reads", "both")
     flaky.fail_writes = failing in ("writes", "both")
     reply = alexa.intent(NEXT)
     while not reply.ends_session:
-        assert "problem" not in reply.speech and "wrong" not in reply.speech
-        reply = alexa.intent(NO if "getting worse?" in reply.speech else NEXT)
-    assert "That's all 8 steps" in reply.speech
+        assert "error/sorry" not in reply.keys
+        reply = alexa.intent(NO if reply.state["pending"] == "pain_gate" else NEXT)
+    assert reply.keys[-1] == "finish/wrap_up"
+    assert flaky.reads if failing != "writes" else flaky.writes
 
 
 def test_a_store_down_at_launch_still_starts_the_routine(
-    store: AbstractPersistenceAdapter, clock: FakeClock
+    store: AbstractPersistenceAdapter, clock: FakeClock, locale: str
 ) -> None:
     """With the store unreachable at launch the runner still hears step 1 at once."""
     flaky = FlakyStore(store)
     flaky.fail_reads = flaky.fail_writes = True
-    alexa = Alexa(checked_send(flaky), device=new_device(), clock=clock)
-    reply = alexa.launch()
-    assert "Step 1 of 8" in reply.speech and not reply.ends_session
+    reply = talk(checked_send(flaky), new_device(), clock, locale).launch()
+    assert "step/stop" in reply.keys and "error/sorry" not in reply.keys
+    assert not reply.ends_session
 
 
 def test_a_session_that_started_blind_builds_on_what_the_store_kept(
-    store: AbstractPersistenceAdapter, clock: FakeClock
+    store: AbstractPersistenceAdapter, clock: FakeClock, locale: str
 ) -> None:
     """Store unreadable at launch: a fresh start; once it answers, the next turn builds on the
     progress it had kept, which is never overwritten by the blind session's."""
     flaky = FlakyStore(store)
     device = new_device()
-    alexa = Alexa(checked_send(flaky), device=device, clock=clock)
+    alexa = talk(checked_send(flaky), device, clock, locale)
     walk_to(alexa, 5)
     alexa.intent(STOP)
     flaky.fail_reads = True
-    assert "Step 1 of 8" in alexa.launch().speech  # can't read: a fresh start, calmly
+    blind = alexa.launch()  # can't read: a fresh start, calmly
+    assert "step/stop" in blind.keys and blind.state["step"] == 1
     flaky.fail_reads = False
-    assert "Step 6 of 8" in alexa.intent(NEXT).speech
+    later = alexa.intent(NEXT)
+    assert "step/hydrate" in later.keys and later.state["step"] == 6
     alexa.intent(STOP)
-    assert "You were at step 6" in Alexa(checked_send(store), device=device,
-                                         clock=clock).launch().speech
+    assert talk(checked_send(store), device, clock, locale).launch().state["step"] == 6
 
 
 def test_a_new_user_whose_first_read_failed_keeps_the_session_progress(
-    store: AbstractPersistenceAdapter, clock: FakeClock
+    store: AbstractPersistenceAdapter, clock: FakeClock, locale: str
 ) -> None:
     """Nothing was ever stored: what the session did is saved once the store answers."""
     flaky = FlakyStore(store)
     device = new_device()
-    alexa = Alexa(checked_send(flaky), device=device, clock=clock)
+    alexa = talk(checked_send(flaky), device, clock, locale)
     flaky.fail_reads = True
     alexa.launch()
     flaky.fail_reads = False
     alexa.intent(NEXT)
     alexa.intent(STOP)
-    assert "You were at step 2" in Alexa(checked_send(store), device=device,
-                                         clock=clock).launch().speech
+    assert talk(checked_send(store), device, clock, locale).launch().state["step"] == 2

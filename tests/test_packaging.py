@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from skill.routine import Line, State, load_routine
-from skill.speech import Voice, to_text
+from skill.routine import load_routine
+from skill.speech import COMPILED, to_text
+from tests.conftest import OUTCOMES
 from tooling.build.locales import COMMAND, OVERRIDES_FILE, ROUTINE_FILE
 from tooling.build.packaging import (
     PROVIDED_BY_LAMBDA,
@@ -31,7 +32,13 @@ from tooling.build.packaging import (
     build,
     build_skill_package,
 )
-from tooling.build.publishing import LAMBDA_ENTRY, MANIFEST_FILE, PROJECT_ROOT, model_files
+from tooling.build.publishing import (
+    LAMBDA_ENTRY,
+    MANIFEST_FILE,
+    PACKAGE_DIR,
+    PROJECT_ROOT,
+    model_files,
+)
 
 SKILL_ID = "amzn1.ask.skill.00000000-0000-0000-0000-000000000000"
 MAX_ZIP_BYTES = 6_000_000
@@ -48,6 +55,24 @@ print(json.dumps({"response": response, "module_files": modules}))
 """
 
 MAX_TURNS = 40  # the routine's eight steps and their questions take about a dozen turns
+# Our own modules the Lambda zip may hold: the entry point and what an Alexa request runs.
+# Nothing of tooling/ (the console, the stand-ins, the build tools), tests/ or benchmarks/.
+# A new module under skill/ goes here once it is something a request runs; else: tooling/.
+SHIPPED_MODULES = frozenset({
+    "lambda_function",
+    "skill", "skill.app", "skill.conversation", "skill.http_client", "skill.memory",
+    "skill.permissions", "skill.request_verification", "skill.response", "skill.screen",
+    "skill.settings", "skill.speech", "skill.tasks", "skill.timers", "skill.web",
+    "skill.handlers", "skill.handlers.answers", "skill.handlers.base", "skill.handlers.fallback",
+    "skill.handlers.info", "skill.handlers.name_free", "skill.handlers.navigation",
+    "skill.handlers.safety", "skill.handlers.session", "skill.handlers.situations",
+    "skill.handlers.timers", "skill.handlers.touch",
+    "skill.routine", "skill.routine.events", "skill.routine.flow", "skill.routine.outcome",
+    "skill.routine.questions", "skill.routine.state", "skill.routine.steps",
+    "skill.routine.timing", "skill.routine.turn",
+})
+# The templates compiled to Python by the build (jinja2's modules: data, not our code).
+COMPILED_TEMPLATES = f"{PACKAGE_DIR}/{COMPILED.name}"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -108,6 +133,31 @@ def launch_request(user_id: str = "amzn1.ask.account.TESTUSER") -> dict[str, Any
     }
 
 
+def module_name(path: str) -> str:
+    """"skill/routine/flow.py" -> "skill.routine.flow"; a package is its __init__."""
+    return path.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
+def first_party_modules(archive: zipfile.ZipFile) -> frozenset[str]:
+    """The zip's Python modules that no installed distribution (its RECORD) accounts for."""
+    names = archive.namelist()
+    installed = {line.split(",", 1)[0] for name in names if name.endswith(".dist-info/RECORD")
+                 for line in archive.read(name).decode("utf-8").splitlines()}
+    return frozenset(module_name(n) for n in names if n.endswith(".py") and n not in installed
+                     and not n.startswith(f"{COMPILED_TEMPLATES}/"))
+
+
+def test_the_allow_list_is_the_skill_package() -> None:
+    """Every module under skill/ is on the zip's allow-list, and the list names no other
+    (so a module added to skill/ is a decision: it runs on a request, or it is tooling)."""
+    checkout = {module_name(p.relative_to(PROJECT_ROOT).as_posix())
+                for p in (PROJECT_ROOT / PACKAGE_DIR).rglob("*.py")
+                if not p.is_relative_to(PROJECT_ROOT / COMPILED_TEMPLATES)}
+    assert checkout | {"lambda_function"} == SHIPPED_MODULES, (
+        f"under skill/, not allowed: {sorted(checkout - SHIPPED_MODULES)}; allowed, not under "
+        f"skill/: {sorted(SHIPPED_MODULES - checkout - {'lambda_function'})}")
+
+
 def lambda_runtime_packages(into: Path) -> Path:
     """A directory holding only what Lambda provides (boto3 and friends), linked from the venv."""
     into.mkdir()
@@ -155,6 +205,20 @@ def test_ask_resources_points_at_the_built_skill_package(tmp_path: Path) -> None
     assert set(profile) == {"skillMetadata"}
 
 
+def test_the_skill_package_carries_the_task_definitions(tmp_path: Path) -> None:
+    """dist/skill-package/tasks/ holds each task file as it is, beside skill.json, which
+    declares them (the timers' ResumeRecovery task)."""
+    written = build_skill_package(PROJECT_ROOT, tmp_path)
+    package = tmp_path / "skill-package"
+    declared = json.loads((package / "skill.json").read_text(encoding="utf-8"))[
+        "manifest"]["apis"]["custom"]["tasks"]
+    sources = sorted((PROJECT_ROOT / "tasks").glob("*.json"))
+    assert {f"{t['name']}.{t['version']}.json" for t in declared} == {p.name for p in sources}
+    for source in sources:
+        copied = package / "tasks" / source.name
+        assert copied in written and copied.read_bytes() == source.read_bytes()
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The real project packaged once into a temporary dist/ (pip and PyPI: the slow part)."""
@@ -189,12 +253,15 @@ class TestSlowLambdaZip:
         """skill-package/ holds skill.json and interactionModels/custom/<locale>.json."""
         package = built["dist"] / "skill-package"
         assert json.loads((package / "skill.json").read_text())["manifest"]
+        assert sorted(p.name for p in (package / "tasks").iterdir()) == sorted(
+            p.name for p in (PROJECT_ROOT / "tasks").glob("*.json"))
         for locale, source in model_files(PROJECT_ROOT).items():
             copied = package / "interactionModels" / "custom" / f"{locale}.json"
             assert copied.read_bytes() == source.read_bytes()
 
     def test_zip_contents(self, built: dict[str, Any]) -> None:
-        """The zip is small, deterministic, has compiled 3.11 bytecode and no boto3."""
+        """The zip is small, deterministic, has compiled 3.11 bytecode and no boto3, and of our
+        own code only the allow-listed modules of skill/ and the entry point."""
         zip_path = built["report"].lambda_zip
         assert zip_path.stat().st_size < MAX_ZIP_BYTES
         with zipfile.ZipFile(zip_path) as archive:
@@ -209,9 +276,12 @@ class TestSlowLambdaZip:
             assert any(n.startswith("skill/content/") for n in names)
             assert not [n for n in names if "/tests/" in n or n.startswith("bin/")]
             # Only what Alexa's requests run: no console, stand-in or build tool ships.
-            ours = {n.split("/")[0] for n in names if n.endswith(".py")} & {"skill", "tooling"}
-            assert ours == {"skill"}
-            assert not [n for n in names if n.startswith("tests/") or n.startswith("benchmarks/")]
+            modules = first_party_modules(archive)
+            assert modules == SHIPPED_MODULES, (
+                f"the zip's own modules: {sorted(modules)}; "
+                f"not allowed: {sorted(modules - SHIPPED_MODULES)}; "
+                f"missing: {sorted(SHIPPED_MODULES - modules)}")
+            assert any(n.startswith(f"{COMPILED_TEMPLATES}/") for n in names)
             pycs = {n for n in names if n.endswith(".pyc")}
             assert pycs
             # Every module has its bytecode, for this Python, in unchecked-hash mode (flags 0b01).
@@ -270,8 +340,13 @@ class TestSlowLambdaZip:
                          for r in drive_routine(lambda_handler, envelope, MAX_TURNS)]
         assert from_zip == from_checkout
 
+        # What the checkout's routine chose on those turns (drive_routine's request ids).
+        ids = [envelope["request"]["requestId"], *(
+            f"amzn1.echo-api.request.turn-{n}" for n in range(2, len(from_checkout) + 1))]
+        chosen = [OUTCOMES.pop(request_id) for request_id in ids]
         routine = load_routine()
         assert len(from_zip) < MAX_TURNS, "the routine never finished"
-        assert len(from_zip) > routine.total  # launch, every step, the pain question
-        wrap_up = Voice("en-US", State(step=routine.total, finished=True), routine)
-        assert to_text(wrap_up.ssml(Line("finish/wrap_up"))) in from_zip[-1]
+        assert chosen[-1] is not None and chosen[-1].keys[-1] == "finish/wrap_up"
+        steps = [key for outcome in chosen if outcome for key in outcome.keys
+                 if key.startswith("step/") and key != "step/header"]
+        assert steps == [f"step/{step.id}" for step in routine.steps]

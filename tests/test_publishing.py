@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
+from skill.permissions import TIMERS_SCOPE
+from skill.tasks import TASK_NAME, TASK_VERSION
 from tooling.build.publishing import (
     APL_INTERFACE,
+    CAN_FULFILL_INTERFACE,
     MAX_SAMPLE_CHARS,
     MAX_SLOT_VALUE_CHARS,
     PROJECT_ROOT,
     REQUIRED_INTENTS,
-    TIMERS_PERMISSION,
     check_invocation_name,
     detect_features,
     validate_project,
@@ -89,6 +91,21 @@ MINIMAL_MODEL: dict[str, Any] = {
 }
 
 
+# A small valid custom task (Amazon's rules: one path, POST only, JSON only, inline schemas).
+MINIMAL_TASK: dict[str, Any] = {
+    "openapi": "3.0.0",
+    "info": {"title": "Count down", "version": "1"},
+    "paths": {"/CountDown": {"post": {
+        "requestBody": {"content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Input"}}}},
+        "responses": {"200": {"description": "Done.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }}},
+    "components": {"schemas": {"Input": {"type": "object", "properties": {
+        "seconds": {"type": "integer"}}}}},
+}
+
+
 @dataclass
 class Project:
     """A skill checkout in a temporary directory, edited as JSON and then written out."""
@@ -97,6 +114,7 @@ class Project:
     manifest: dict[str, Any]
     models: dict[str, dict[str, Any]]
     templates: set[str]
+    tasks: dict[str, Any] = field(default_factory=dict)  # tasks/<file name> -> definition
     raw_files: dict[str, str] = field(default_factory=dict)  # relative path -> verbatim text
 
     @property
@@ -118,7 +136,7 @@ class Project:
         return [i for i in self.language_model["intents"] if i.get("samples")]
 
     def write(self) -> None:
-        for name in ("skill.json", "interaction_models", "skill"):
+        for name in ("skill.json", "interaction_models", "skill", "tasks"):
             path = self.root / name
             if path.is_dir():
                 shutil.rmtree(path)
@@ -131,17 +149,41 @@ class Project:
             path.write_text(json.dumps(model), encoding="utf-8")
         for template in self.templates:
             (self.root / "skill" / "templates" / template).mkdir(parents=True)
+        for file_name, definition in self.tasks.items():
+            (self.root / "tasks").mkdir(exist_ok=True)
+            (self.root / "tasks" / file_name).write_text(json.dumps(definition),
+                                                         encoding="utf-8")
         for relative, text in self.raw_files.items():
             (self.root / relative).write_text(text, encoding="utf-8")
 
-    def problems(self, *, uses_timers: bool = False, uses_apl: bool = False) -> list[str]:
+    def problems(self, *, uses_timers: bool = False, uses_apl: bool = False,
+                 uses_launch_task: bool = False, uses_can_fulfill: bool = False) -> list[str]:
         self.write()
-        return validate_project(self.root, uses_timers=uses_timers, uses_apl=uses_apl)
+        return validate_project(self.root, uses_timers=uses_timers, uses_apl=uses_apl,
+                                uses_launch_task=uses_launch_task,
+                                uses_can_fulfill=uses_can_fulfill)
+
+    @property
+    def task(self) -> dict[str, Any]:
+        """The project's one task definition (the real skill's, or the minimal one's)."""
+        [definition] = self.tasks.values()
+        task: dict[str, Any] = definition
+        return task
+
+    @property
+    def task_operation(self) -> dict[str, Any]:
+        [item] = self.task["paths"].values()
+        post: dict[str, Any] = item["post"]
+        return post
 
 
 def minimal_project(root: Path) -> Project:
-    return Project(root, copy.deepcopy(MINIMAL_MANIFEST), {"en-US": copy.deepcopy(MINIMAL_MODEL)},
-                   {"en"})
+    project = Project(root, copy.deepcopy(MINIMAL_MANIFEST),
+                      {"en-US": copy.deepcopy(MINIMAL_MODEL)}, {"en"})
+    project.manifest["manifest"]["apis"]["custom"]["tasks"] = [
+        {"name": "CountDown", "version": "1"}]
+    project.tasks["CountDown.1.json"] = copy.deepcopy(MINIMAL_TASK)
+    return project
 
 
 def real_project(root: Path) -> Project:
@@ -151,7 +193,9 @@ def real_project(root: Path) -> Project:
     models = {path.stem: json.loads(path.read_text(encoding="utf-8"))
               for path in sorted((PROJECT_ROOT / "interaction_models").glob("*.json"))}
     templates = {p.name for p in (PROJECT_ROOT / "skill" / "templates").iterdir() if p.is_dir()}
-    return Project(root, manifest, models, templates)
+    tasks = {path.name: json.loads(path.read_text(encoding="utf-8"))
+             for path in sorted((PROJECT_ROOT / "tasks").glob("*.json"))}
+    return Project(root, manifest, models, templates, tasks)
 
 
 BASES: dict[str, Callable[[Path], Project]] = {"minimal": minimal_project, "real": real_project}
@@ -166,6 +210,8 @@ class Breakage:
     edit: Callable[[Project], None]
     uses_timers: bool = False
     uses_apl: bool = False
+    uses_launch_task: bool = False
+    uses_can_fulfill: bool = False
 
 
 def _set_invocation(name: str) -> Callable[[Project], None]:
@@ -274,6 +320,70 @@ def _too_many_examples(p: Project) -> None:
     p.info["examplePhrases"] = [p.info["examplePhrases"][0]] * 4
 
 
+def _declared_tasks(p: Project) -> list[dict[str, Any]]:
+    tasks: list[dict[str, Any]] = p.manifest["manifest"]["apis"]["custom"]["tasks"]
+    return tasks
+
+
+def _undeclare_tasks(p: Project) -> None:
+    p.manifest["manifest"]["apis"]["custom"].pop("tasks")
+
+
+def _drop_task_file(p: Project) -> None:
+    p.tasks.clear()
+
+
+def _rename_task(name: str, version: str) -> Callable[[Project], None]:
+    """The manifest entry renamed (the file keeps its name)."""
+
+    def edit(p: Project) -> None:
+        _declared_tasks(p)[0].update(name=name, version=version)
+
+    return edit
+
+
+def _edit_task(change: Callable[[dict[str, Any]], None]) -> Callable[[Project], None]:
+    def edit(p: Project) -> None:
+        change(p.task)
+
+    return edit
+
+
+def _edit_task_operation(change: Callable[[dict[str, Any]], None]) -> Callable[[Project], None]:
+    def edit(p: Project) -> None:
+        change(p.task_operation)
+
+    return edit
+
+
+def _second_path(task: dict[str, Any]) -> None:
+    task["paths"]["/Another"] = copy.deepcopy(next(iter(task["paths"].values())))
+
+
+def _get_operation(task: dict[str, Any]) -> None:
+    [item] = task["paths"].values()
+    item["get"] = copy.deepcopy(item["post"])
+
+
+def _text_body(post: dict[str, Any]) -> None:
+    content = post["requestBody"]["content"]
+    content["text/plain"] = content.pop("application/json")
+
+
+def _external_schema(post: dict[str, Any]) -> None:
+    post["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "https://example.com/schemas/input.json"}
+
+
+def _dangling_ref(post: dict[str, Any]) -> None:
+    post["requestBody"]["content"]["application/json"]["schema"] = {
+        "$ref": "#/components/schemas/Nowhere"}
+
+
+def _drop_interfaces(p: Project) -> None:
+    p.manifest["manifest"]["apis"]["custom"].pop("interfaces", None)
+
+
 BREAKAGES = [
     Breakage("one-word invocation", "two or more words", _set_invocation("coach")),
     Breakage("uppercase invocation", "lowercase", _set_invocation("Cramp Coach")),
@@ -314,7 +424,7 @@ BREAKAGES = [
     Breakage("example slot value not of its type", "is not a sample utterance",
              _set_example("Alexa, tell {inv} my elbow hurts")),
     Breakage("too many example phrases", "at most 3", _too_many_examples),
-    Breakage("timers used but not declared", TIMERS_PERMISSION,
+    Breakage("timers used but not declared", TIMERS_SCOPE,
              _drop_permissions_and_interfaces, uses_timers=True),
     Breakage("APL used but not declared", APL_INTERFACE,
              _drop_permissions_and_interfaces, uses_apl=True),
@@ -330,6 +440,32 @@ BREAKAGES = [
     Breakage("skill.json not JSON", "not valid JSON", _broken_json),
     Breakage("privacy flag missing", "privacyAndCompliance.isChildDirected",
              _missing_privacy_flag),
+    Breakage("declared task without its file", "is missing", _drop_task_file),
+    Breakage("task file nobody declares", "not declared", _undeclare_tasks),
+    Breakage("task version not a whole number", "positive whole number",
+             _rename_task("CountDown", "v1")),
+    Breakage("task version zero", "positive whole number", _rename_task("CountDown", "0")),
+    Breakage("task name with a dot", "letters and digits", _rename_task("Count.Down", "1")),
+    Breakage("manifest names another version", "is missing", _rename_task("CountDown", "2")),
+    Breakage("task file version differs", "info.version",
+             _edit_task(lambda t: t["info"].update(version="2"))),
+    Breakage("task not OpenAPI 3", "OpenAPI 3", _edit_task(lambda t: t.update(openapi="2.0"))),
+    Breakage("task file with two paths", "exactly one path", _edit_task(_second_path)),
+    Breakage("task path not the task's name", "exactly one path",
+             _edit_task(lambda t: t.update(paths={"/Other": t["paths"].popitem()[1]}))),
+    Breakage("task with a GET", "only a post operation", _edit_task(_get_operation)),
+    Breakage("task body not JSON", "may only be application/json",
+             _edit_task_operation(_text_body)),
+    Breakage("task schema in another file", "must point inside the file",
+             _edit_task_operation(_external_schema)),
+    Breakage("task reference to nothing", "must point inside the file",
+             _edit_task_operation(_dangling_ref)),
+    Breakage("task access scope unknown", "x-amzn-alexa-access-scope",
+             _edit_task(lambda t: t["info"].update({"x-amzn-alexa-access-scope": "everyone"}))),
+    Breakage("timers launch an undeclared task", f"{TASK_NAME} version {TASK_VERSION}",
+             _undeclare_tasks, uses_launch_task=True),
+    Breakage("name-free answers but not declared", CAN_FULFILL_INTERFACE, _drop_interfaces,
+             uses_can_fulfill=True),
 ]
 
 
@@ -338,7 +474,9 @@ BREAKAGES = [
 def test_check_fails_on_broken_copy(base: str, breakage: Breakage, tmp_path: Path) -> None:
     """Each check reports a new problem on a copy of the skill broken in just that way."""
     project = BASES[base](tmp_path)
-    flags = {"uses_timers": breakage.uses_timers, "uses_apl": breakage.uses_apl}
+    flags = {"uses_timers": breakage.uses_timers, "uses_apl": breakage.uses_apl,
+             "uses_launch_task": breakage.uses_launch_task,
+             "uses_can_fulfill": breakage.uses_can_fulfill}
     before = project.problems()
     breakage.edit(project)
     after = project.problems(**flags)
@@ -358,11 +496,19 @@ def test_real_skill_files_pass() -> None:
     assert validate_project() == []
 
 
+def test_the_real_task_and_name_free_are_declared(tmp_path: Path) -> None:
+    """A copy of the real skill, whose timers launch its task and which answers name-free
+    requests, passes: the task file and the CAN_FULFILL_INTENT_REQUEST interface are there."""
+    project = real_project(tmp_path)
+    assert f"{TASK_NAME}.{TASK_VERSION}.json" in project.tasks
+    assert project.problems(uses_launch_task=True, uses_can_fulfill=True) == []
+
+
 def test_declared_timers_and_apl_pass(tmp_path: Path) -> None:
     """Declaring the timers permission and the APL interface satisfies those checks."""
     project = minimal_project(tmp_path)
     body = project.manifest["manifest"]
-    body["permissions"] = [{"name": TIMERS_PERMISSION}]
+    body["permissions"] = [{"name": TIMERS_SCOPE}]
     body["apis"]["custom"]["interfaces"] = [{"type": APL_INTERFACE}]
     assert project.problems(uses_timers=True, uses_apl=True) == []
 
@@ -401,6 +547,21 @@ def test_feature_detection_follows_imports(tmp_path: Path) -> None:
     (tmp_path / "skill" / "app.py").write_text("from skill import timers\n")
     assert detect_features(tmp_path).uses_timers
     assert not detect_features(tmp_path).uses_apl
+    assert not detect_features(tmp_path).uses_launch_task
+    (tmp_path / "skill" / "timers.py").write_text(
+        "from ask_sdk_model.services.timer_management import LaunchTaskOperation\n")
+    assert detect_features(tmp_path).uses_launch_task
+    assert not detect_features(tmp_path).uses_can_fulfill
+    (tmp_path / "skill" / "app.py").write_text(
+        "from skill import timers\nNAME_FREE = 'CanFulfillIntentRequest'\n")
+    assert detect_features(tmp_path).uses_can_fulfill
+
+
+def test_the_real_skill_uses_what_it_declares() -> None:
+    """The skill's own code launches a task from its timers and answers name-free requests,
+    so the checks of those declarations apply to the real skill.json."""
+    features = detect_features(PROJECT_ROOT)
+    assert features.uses_launch_task and features.uses_can_fulfill
 
 
 @pytest.mark.parametrize(("slot_type", "said", "matches"), [

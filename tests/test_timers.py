@@ -1,7 +1,9 @@
 """The timer service over real HTTP: HttpApiClient + TimerService against the local stand-in.
 
-Every call crosses a socket on 127.0.0.1 to skill/standins/timers_api.py; nothing in the
+Every call crosses a socket on 127.0.0.1 to tooling/standins/timers_api.py; nothing in the
 code under test is replaced. Firing uses the stand-in's sped-up clock, so the file is fast.
+The conversation tests' in-process seam (InProcessTimersClient) is held to answer exactly as
+HTTP does, call for call (the parity tests below).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import datetime as dt
 import http.client
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +27,13 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import Context, RequestEnvelope
 from ask_sdk_model.interfaces.system import SystemState
-from ask_sdk_model.services import ApiClientRequest, ApiConfiguration, ServiceClientFactory
+from ask_sdk_model.services import (
+    ApiClient,
+    ApiClientRequest,
+    ApiClientResponse,
+    ApiConfiguration,
+    ServiceClientFactory,
+)
 from ask_sdk_model.services.timer_management import TimerManagementServiceClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,8 +41,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from skill.http_client import READ_TIMEOUT_S, ApiClientError, HttpApiClient, is_loopback_host
+from skill.permissions import TIMERS_SCOPE
+from skill.settings import Settings
 from skill.timers import (
-    TIMERS_PERMISSION_SCOPE,
     Done,
     NotFound,
     PermissionNeeded,
@@ -47,7 +58,12 @@ from skill.timers import (
     format_iso_duration,
     parse_iso_duration,
 )
-from tooling.standins.timers_api import ManualClock, StandInTimer, TimersApiStandIn
+from tooling.standins.timers_api import (
+    InProcessTimersClient,
+    ManualClock,
+    StandInTimer,
+    TimersApiStandIn,
+)
 
 TOKEN = "token-with-permission"
 ANNOUNCE = "Time is up: take the cold compress off now."
@@ -212,7 +228,7 @@ def test_an_unknown_token_means_permission_is_needed_until_granted(api: TimersAp
     """A token without the timers permission gets 401, mapped to PermissionNeeded, until granted."""
     service = TimerService.for_endpoint(api.url, "no-consent-yet")
 
-    assert create(service) == PermissionNeeded(scope=TIMERS_PERMISSION_SCOPE)
+    assert create(service) == PermissionNeeded(scope=TIMERS_SCOPE)
     assert service.list() == PermissionNeeded()
 
     api.grant("no-consent-yet")
@@ -269,7 +285,7 @@ def test_the_stand_in_refuses_requests_without_a_bearer_token(api: TimersApiStan
 
 
 @pytest.mark.parametrize(
-    ("duration", "label", "locale", "code"),
+    ("duration", "label", "device_locale", "code"),
     [
         ("PT2H0M1S", "long", LOCALE, "DURATION_TOO_LONG"),
         ("PT0S", "zero", LOCALE, "INVALID_DURATION"),
@@ -279,11 +295,12 @@ def test_the_stand_in_refuses_requests_without_a_bearer_token(api: TimersApiStan
     ],
 )
 def test_the_stand_in_enforces_the_create_rules(
-    api: TimersApiStandIn, duration: str, label: str, locale: str, code: str
+    api: TimersApiStandIn, duration: str, label: str, device_locale: str, code: str
 ) -> None:
     """Over 2 h, zero, not ISO, a 257-character label or no text in the device's locale: 400."""
     with pytest.raises(Exception) as raised:
-        raw_client(api).create_timer(build_timer_request(duration, label, ANNOUNCE, locale))
+        raw_client(api).create_timer(
+            build_timer_request(duration, label, ANNOUNCE, device_locale))
 
     assert getattr(raised.value, "status_code", None) == 400
     assert raised.value.body.code == code  # type: ignore[attr-defined]
@@ -635,7 +652,10 @@ def test_https_trusts_the_bundle_named_in_the_environment(
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.setenv(variable, str(cert_path))
-    service = TimerService.for_endpoint(api.url, TOKEN, api_client=HttpApiClient())
+    # The environment is read once, by the settings, which hand the bundle to the client.
+    ca_bundle = Settings.from_env().ca_bundle
+    service = TimerService.for_endpoint(api.url, TOKEN, api_client=HttpApiClient(
+        ca_bundle=ca_bundle))
 
     assert isinstance(create(service), TimerSet)
 
@@ -700,6 +720,217 @@ def test_a_failing_on_fire_callback_does_not_stop_the_clock(clock: ManualClock) 
         api.fire_due()
 
     assert calls == ["a", "b"]
+
+
+# --- the in-process seam answers as HTTP does ------------------------------------------------
+#
+# Conversation tests reach the stand-in in process (InProcessTimersClient, wired in
+# tests/conftest.py), where a hang is a timeout at once. These tests hold that seam to the real
+# thing, so it cannot drift: the same calls, made over HTTP to one stand-in and in process to
+# another on the same clock, give the same outcomes and the same raw answers (status, body,
+# Date), and leave the same requests and timers behind. Timer ids are random: each is replaced
+# by the order it first appeared in.
+
+IN_PROCESS_ENDPOINT = "https://api.amazonalexa.com"  # in process, only the path is used
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+class RecordingClient(ApiClient):
+    """An ApiClient that keeps every raw answer (or the failure) of the one it wraps."""
+
+    def __init__(self, inner: ApiClient) -> None:
+        self.inner = inner
+        self.answers: list[tuple[Any, ...]] = []
+
+    def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
+        try:
+            response = self.inner.invoke(request)
+        except ApiClientError as e:
+            self.answers.append(("raised", e.kind))
+            raise
+        date = next((v for k, v in response.headers or [] if k.lower() == "date"), None)
+        self.answers.append((response.status_code, response.body, date))
+        return response
+
+
+@dataclass
+class Way:
+    """One way of reaching a stand-in: over HTTP, or in process."""
+
+    api: TimersApiStandIn
+    client: RecordingClient
+    endpoint: str
+
+    def service(self, token: str = TOKEN) -> TimerService:
+        return TimerService.for_endpoint(self.endpoint, token, api_client=self.client)
+
+    def advance(self, seconds: float) -> None:
+        assert isinstance(self.api.clock, ManualClock)
+        self.api.clock.advance(seconds)
+
+    def seen(self, results: list[Any]) -> dict[str, list[str]]:
+        """Everything observable of a scenario, with timer ids numbered in order of appearance."""
+        now = self.api.clock.now()
+        observed: dict[str, list[Any]] = {
+            "results": results,
+            "raw answers": self.client.answers,
+            "requests": [(r.method, r.path, _authorization(r.headers), r.body)
+                         for r in self.api.requests],
+            "timers left": [(t.label, t.status, t.duration, t.remaining(now), t.announcement)
+                            for t in self.api.timers()],
+        }
+        ids: dict[str, str] = {}
+
+        def numbered(value: Any) -> str:
+            return _UUID.sub(lambda m: ids.setdefault(m[0], f"<id {len(ids) + 1}>"), repr(value))
+
+        return {part: [numbered(v) for v in values] for part, values in observed.items()}
+
+
+def _authorization(headers: dict[str, str]) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+
+
+def in_process_way() -> Way:
+    """A stand-in that is never started, answering in process (as in tests/conftest.py)."""
+    alone = TimersApiStandIn(tokens={TOKEN}, clock=ManualClock(), locale=LOCALE)
+    return Way(alone, RecordingClient(InProcessTimersClient(alone)), IN_PROCESS_ENDPOINT)
+
+
+@pytest.fixture
+def both_ways() -> Iterator[tuple[Way, Way]]:
+    """Two stand-ins on clocks at the same moment: one served over HTTP (its client with a
+    short read timeout, so a hang costs 0.3 s), one answering in process."""
+    with TimersApiStandIn(tokens={TOKEN}, clock=ManualClock(), locale=LOCALE) as served:
+        over_http = Way(served, RecordingClient(HttpApiClient(read_timeout=0.3)), served.url)
+        yield over_http, in_process_way()
+
+
+def _made(outcome: Any) -> TimerSet:
+    assert isinstance(outcome, TimerSet), outcome
+    return outcome
+
+
+def scenario_create(way: Way) -> list[Any]:
+    return [create(way.service(), 15, "cold-1"), create(way.service(), "PT20M", "heat")]
+
+
+def scenario_get(way: Way) -> list[Any]:
+    service = way.service()
+    made = _made(create(service))
+    way.advance(300)
+    return [made, service.get(made.id)]
+
+
+def scenario_list(way: Way) -> list[Any]:
+    service = way.service()
+    first, second = create(service, 20, "cold-2"), create(service, 15, "heat")
+    way.advance(60)
+    return [first, second, service.list()]
+
+
+def scenario_pause(way: Way) -> list[Any]:
+    service = way.service()
+    made = _made(create(service))
+    way.advance(60)
+    paused = service.pause(made.id)
+    way.advance(1000)
+    return [paused, service.get(made.id), service.pause(made.id)]
+
+
+def scenario_resume(way: Way) -> list[Any]:
+    service = way.service()
+    made = _made(create(service))
+    service.pause(made.id)
+    way.advance(500)
+    resumed = service.resume(made.id)
+    way.advance(40)
+    return [resumed, service.get(made.id), service.list()]
+
+
+def scenario_cancel(way: Way) -> list[Any]:
+    service = way.service()
+    made = _made(create(service))
+    create(service, 20, "heat")
+    return [service.cancel(made.id), service.get(made.id), service.cancel(made.id),
+            service.cancel_all(), service.list()]
+
+
+def scenario_401(way: Way) -> list[Any]:
+    service = way.service("no-consent-yet")
+    return [create(service), service.list(), service.get("any")]
+
+
+def scenario_400_duplicate_label(way: Way) -> list[Any]:
+    service = way.service()
+    create(service, 15, "cold-1")
+    duplicate = create(service, 20, "cold-1")
+    way.api.respond_with(400, body={"code": "SOMETHING_ELSE", "message": "no"})
+    return [duplicate, create(service, 20, "cold-1")]  # a bare 400, diagnosed by listing
+
+
+def scenario_404(way: Way) -> list[Any]:
+    service = way.service()
+    return [service.get("no-such-timer"), service.cancel("no-such-timer"),
+            service.pause("no-such-timer"), service.resume("no-such-timer")]
+
+
+def scenario_500(way: Way) -> list[Any]:
+    service = way.service()
+    way.api.respond_with(500)
+    listed = service.list()
+    way.api.respond_with(500, body="<html><body>Internal error</body></html>")
+    return [listed, create(service), service.list()]
+
+
+def scenario_504(way: Way) -> list[Any]:
+    service = way.service()
+    way.api.respond_with(504)
+    return [create(service), create(service)]
+
+
+def scenario_dropped(way: Way) -> list[Any]:
+    way.api.drop_connection()
+    return [create(way.service()), way.service().list()]
+
+
+def scenario_hang(way: Way) -> list[Any]:
+    service = way.service()
+    way.api.hang(seconds=5)
+    # After a call gets no answer, the rest of the turn fails fast, without a request.
+    return [create(service), service.list(), way.service().list()]
+
+
+SCENARIOS = [scenario_create, scenario_get, scenario_list, scenario_pause, scenario_resume,
+             scenario_cancel, scenario_401, scenario_400_duplicate_label, scenario_404,
+             scenario_500, scenario_504, scenario_dropped, scenario_hang]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda f: f.__name__[len("scenario_"):])
+def test_the_in_process_seam_answers_exactly_as_http_does(
+    both_ways: tuple[Way, Way], scenario: Callable[[Way], list[Any]]
+) -> None:
+    """The same calls over HTTP and in process: the same outcomes, raw answers, requests and
+    timers left, so conversation tests on the seam test what the skill meets over HTTP."""
+    over_http, in_process = both_ways
+    expected = over_http.seen(scenario(over_http))
+    assert in_process.seen(scenario(in_process)) == expected
+
+
+def test_the_parity_scenarios_cover_every_outcome_the_seam_can_give() -> None:
+    """The scenarios above reach every kind of outcome, so parity is not checked on a subset."""
+    kinds = {type(r).__name__ for scenario in SCENARIOS for r in scenario(in_process_way())}
+    assert kinds >= {"TimerSet", "TimerInfo", "TimerList", "Done", "NotFound",
+                     "PermissionNeeded", "TimerRefused", "TimersUnavailable"}
+
+
+def test_the_in_process_seam_answers_a_hang_at_once() -> None:
+    """In process a hang is the client's timeout without the wait: the seam stays fast."""
+    in_process = in_process_way()
+    in_process.api.hang(times=None, seconds=30)
+    started = time.monotonic()
+    assert create(in_process.service()) == TimersUnavailable("timeout")
+    assert time.monotonic() - started < 0.1
 
 
 # --- wiring from a request ------------------------------------------------------------------

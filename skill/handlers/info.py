@@ -1,4 +1,4 @@
-"""What the runner can ask at any time: help, the checklist, prevention."""
+"""What the runner can ask at any time: help, the checklist, the overview, prevention."""
 
 from __future__ import annotations
 
@@ -10,5 +10,6 @@ class InfoIntents(IntentFamily):
     intents = {
         "AMAZON.HelpIntent": always(Ev.HELP),
         "ChecklistIntent": always(Ev.CHECKLIST),
+        "OverviewIntent": always(Ev.OVERVIEW),
         "PreventionIntent": always(Ev.PREVENTION),
     }

@@ -23,5 +23,6 @@ class NavigationIntents(IntentFamily):
         "WhereAmIIntent": always(Ev.WHERE_AM_I),
         "StepsLeftIntent": always(Ev.STEPS_LEFT),
         "SkipIntent": always(Ev.SKIP),
+        "CantDoIntent": always(Ev.CANT_DO),
         "MoreDetailIntent": always(Ev.MORE),
     }

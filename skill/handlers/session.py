@@ -8,16 +8,21 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import ConversationHandler, IntentFamily, always
 from skill.routine import Ev, Event
+from skill.tasks import launched_by
 
 
 class LaunchHandler(ConversationHandler):
-    """"Alexa, open cramp coach": straight to the first instruction."""
+    """"Alexa, open cramp coach": straight to the first instruction. A timer that brought the
+    runner back ("continue with Cramp Coach?" answered yes) sends its task with the launch:
+    straight to what that timer's end means. A task that is not ours, or not sound, is a plain
+    launch."""
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
         return bool(is_request_type("LaunchRequest")(handler_input))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return self.conversation.reply(handler_input, Event(Ev.LAUNCH))
+        task = launched_by(handler_input.request_envelope)
+        return self.conversation.reply(handler_input, Event(Ev.LAUNCH, task=task))
 
 
 class SessionEndedHandler(ConversationHandler):

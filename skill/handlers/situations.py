@@ -1,4 +1,4 @@
-"""Who is talking and where: a driver, a caregiver, the runner."""
+"""Who is talking, where, and how they want to be spoken to."""
 
 from __future__ import annotations
 
@@ -12,5 +12,6 @@ class SituationIntents(IntentFamily):
         "ParkedIntent": always(Ev.PARKED),
         "HelperModeIntent": always(Ev.HELPER),
         "ForMeIntent": always(Ev.FOR_ME),
-        "OverviewIntent": always(Ev.OVERVIEW),
+        "SlowerIntent": always(Ev.SLOWER),
+        "LouderIntent": always(Ev.LOUDER),
     }

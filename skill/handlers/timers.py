@@ -7,7 +7,7 @@ from ask_sdk_core.utils import is_request_type
 from ask_sdk_model import Response
 
 from skill.handlers.base import ConversationHandler, IntentFamily, always, slot_value
-from skill.routine import Ev, Event
+from skill.routine import Ev, Event, PermissionAnswer
 
 
 def _minutes(handler_input: HandlerInput) -> Event:
@@ -34,7 +34,8 @@ class TimerIntents(IntentFamily):
 
 
 # Connections.Response payload status -> what the routine hears.
-_PERMISSION = {"ACCEPTED": "accepted", "DENIED": "denied", "NOT_ANSWERED": "not_answered"}
+_PERMISSION: dict[str, PermissionAnswer] = {
+    "ACCEPTED": "accepted", "DENIED": "denied", "NOT_ANSWERED": "not_answered"}
 
 
 class PermissionAnswerHandler(ConversationHandler):
@@ -46,9 +47,9 @@ class PermissionAnswerHandler(ConversationHandler):
     def handle(self, handler_input: HandlerInput) -> Response:
         request = handler_input.request_envelope.request
         code = str(getattr(getattr(request, "status", None), "code", ""))
-        payload = getattr(request, "payload", None) or {}
+        payload = getattr(request, "payload", None)
+        payload = payload if isinstance(payload, dict) else {}
         answer = _PERMISSION.get(str(payload.get("status")), "error") if code == "200" else "error"
-        thrown = bool(payload.get("isCardThrown"))  # Alexa already sent the consent card
+        thrown = payload.get("isCardThrown") is True  # Alexa already sent the consent card
         return self.conversation.reply(
-            handler_input, Event(Ev.PERMISSION, answer, data={"card_thrown": thrown})
-        )
+            handler_input, Event(Ev.PERMISSION, answer, card_thrown=thrown))

@@ -5,14 +5,31 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from functools import cache
 from importlib import resources
 from typing import Any
 
 
+class Purpose(Enum):
+    """What a timer times."""
+
+    COLD = "cold"  # the compress is on
+    WAIT = "wait"  # until the next hourly cold round
+    HEAT = "heat"  # the hot shower, bath or heating pad
+
+
+class Urgency(Enum):
+    """How soon a warning sign needs someone other than Cramp Coach."""
+
+    URGENT = "urgent"  # medical help now; the emergency number if it is an emergency
+    DOCTOR = "doctor"  # see a doctor
+    CHECKUP = "checkup"  # see a health professional about a pattern (cramps after every run)
+
+
 @dataclass(frozen=True)
 class StepTimer:
-    purpose: str  # a Purpose value
+    purpose: Purpose
     choices: tuple[int, ...]  # minutes the runner may pick; the first is the default
     repeat_every: int = 0  # minutes from one round's start to the next (0: no rounds)
 
@@ -20,15 +37,25 @@ class StepTimer:
 @dataclass(frozen=True)
 class Step:
     id: str
-    hands_on: bool
-    pain_gate: bool = False
+    hands_on: bool  # tells the runner to use their hands or body: never said to a driver
+    pain_gate: bool = False  # asks whether the pain is increasing before it starts
     timer: StepTimer | None = None
+    not_after_injury: bool = False  # skipped once a warning sign or emergency was heard
+    after_the_cramp: bool = False  # only once the runner has not said the cramping stays
+
+
+@dataclass(frozen=True)
+class Sign:
+    """A warning sign the runner can report (a red flag or an injury sign)."""
+
+    urgency: Urgency
+    cannot_walk: bool = False  # the person cannot walk or stand: never tell them to walk
 
 
 @dataclass(frozen=True)
 class Routine:
     steps: tuple[Step, ...]
-    red_flags: Mapping[str, str]  # red flag id -> urgency: urgent | doctor | checkup
+    signs: Mapping[str, Sign]  # sign id (the RED_FLAG slot's ids) -> what it means
     emergency_numbers: Mapping[str, str]  # ISO country -> local emergency number
 
     @property
@@ -38,6 +65,21 @@ class Routine:
     def step(self, number: int) -> Step:
         return self.steps[number - 1]
 
+    def number_of(self, purpose: Purpose) -> int:
+        """The step a timer purpose belongs to (the wait between cold rounds: the cold step)."""
+        wanted = Purpose.COLD if purpose is Purpose.WAIT else purpose
+        return next(i for i, s in enumerate(self.steps, 1) if s.timer and s.timer.purpose is wanted)
+
+    @property
+    def cold_step(self) -> int:
+        return self.number_of(Purpose.COLD)
+
+    @property
+    def repeat_every(self) -> int:
+        """Minutes from the start of one cold round to the next."""
+        return next((s.timer.repeat_every for s in self.steps
+                     if s.timer and s.timer.repeat_every), 60)
+
 
 @cache
 def load_routine() -> Routine:
@@ -45,14 +87,17 @@ def load_routine() -> Routine:
     data = json.loads(resources.files("skill.content").joinpath("routine.json").read_text())
     steps = tuple(
         Step(id=s["id"], hands_on=s["hands_on"], pain_gate=s.get("pain_gate", False),
-             timer=_step_timer(s.get("timer")))
+             timer=_step_timer(s.get("timer")), not_after_injury=s.get("not_after_injury", False),
+             after_the_cramp=s.get("after_the_cramp", False))
         for s in data["steps"]
     )
-    return Routine(steps, data["red_flags"], data["emergency_numbers"])
+    signs = {sign_id: Sign(Urgency(raw["urgency"]), raw.get("cannot_walk", False))
+             for sign_id, raw in data["signs"].items()}
+    return Routine(steps, signs, data["emergency_numbers"])
 
 
 def _step_timer(raw: Mapping[str, Any] | None) -> StepTimer | None:
     if raw is None:
         return None
-    return StepTimer(raw["purpose"], tuple(raw["choices_minutes"]),
+    return StepTimer(Purpose(raw["purpose"]), tuple(raw["choices_minutes"]),
                      raw.get("repeat_every_minutes", 0))

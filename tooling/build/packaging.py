@@ -1,14 +1,14 @@
 """`cramp-coach package`: the ASK CLI skill package and the AWS Lambda zip, from a checkout.
 
-dist/skill-package/ has the layout `ask deploy` reads (skill.json and
-interactionModels/custom/<locale>.json). dist/lambda.zip is for the Lambda Python 3.11 runtime:
-lambda_function.py at the root, the `skill` package with its templates and content, and the
-runtime dependencies as manylinux x86_64 wheels for CPython 3.11, minus what Lambda already
-provides (boto3 and its own dependencies). Every module ships with a .pyc compiled by Python 3.11
-in unchecked-hash mode: /var/task is read-only, so Lambda cannot cache bytecode itself, and an
-unchecked-hash .pyc is used without reading the source's mtime or hashing it. The zip is
-deterministic (sorted entries, fixed timestamps and permissions) for the same resolved versions.
-"""
+dist/skill-package/ has the layout `ask deploy` reads (skill.json,
+interactionModels/custom/<locale>.json and tasks/<Task>.<Version>.json). dist/lambda.zip is for the
+Lambda Python 3.11 runtime: lambda_function.py at the root, the `skill` package with its templates
+and content, and the runtime dependencies as manylinux x86_64 wheels for CPython 3.11, minus what
+Lambda already provides (boto3 and its own dependencies). Every module ships with a .pyc compiled
+by Python 3.11 in unchecked-hash mode: /var/task is read-only, so Lambda cannot cache bytecode
+itself, and an unchecked-hash .pyc is used without reading the source's mtime or hashing it. The
+zip is deterministic (sorted entries, fixed timestamps and permissions) for the same resolved
+versions."""
 
 from __future__ import annotations
 
@@ -23,16 +23,18 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from skill.speech import COMPILED, compile_templates
 from tooling.build.locales import COMMAND, OVERRIDES_FILE, LocaleError, stale_files
 from tooling.build.publishing import (
     LAMBDA_ENTRY,
     MANIFEST_FILE,
     PACKAGE_DIR,
     PROJECT_ROOT,
+    TASKS_DIR,
     model_files,
+    task_files,
     validate_project,
 )
-from skill.speech import COMPILED, compile_templates
 
 LAMBDA_EXTRAS = ("aws",)  # the pyproject extras the Lambda needs besides the core dependencies
 # The Lambda Python runtime ships these; bundling them only adds megabytes.
@@ -192,6 +194,10 @@ def build_skill_package(root: Path, dist: Path) -> list[Path]:
     shutil.copyfile(root / MANIFEST_FILE, written[0])
     for locale, path in model_files(root).items():
         written.append(models / f"{locale}.json")
+        shutil.copyfile(path, written[-1])
+    for name, path in task_files(root).items():  # the custom tasks a timer's end launches
+        written.append(package / TASKS_DIR / name)
+        written[-1].parent.mkdir(exist_ok=True)
         shutil.copyfile(path, written[-1])
     return written
 

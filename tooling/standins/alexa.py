@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from skill.permissions import PERMISSION_TOKEN, TIMERS_SCOPE
 from skill.speech import to_text
 
 Send = Callable[[dict[str, Any]], dict[str, Any]]
@@ -36,9 +37,23 @@ class Slot:
 
 @dataclass(frozen=True)
 class Reply:
-    """A response from the skill, read the way a listener and the Alexa app would see it."""
+    """A response from the skill, read the way a listener and the Alexa app would see it.
+
+    `outcome`, when the skill was run in process with an observer (the tests), is what the
+    routine chose: its `keys` are the template keys spoken, in order, the prompt's last."""
 
     raw: Mapping[str, Any]
+    outcome: Any = None  # skill.routine.Outcome
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.outcome.keys) if self.outcome is not None else ()
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """The routine's state the reply carries ({} when it carries none)."""
+        state = self.attributes.get("routine")
+        return state if isinstance(state, dict) else {}
 
     @property
     def response(self) -> Mapping[str, Any]:
@@ -123,8 +138,12 @@ class Alexa:
     """Plays Alexa for one user: opens sessions, sends requests, keeps session attributes."""
 
     def __init__(self, send: Send, *, locale: str = "en-US", device: Device | None = None,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now,
+                 outcome_of: Callable[[str], Any] | None = None) -> None:
+        """`outcome_of(request_id)`: what the skill chose for a request, when it can be seen
+        (the skill in process, with an observer): it becomes the reply's `outcome`."""
         self.send = send
+        self.outcome_of = outcome_of
         self.locale = locale
         self.device = device or Device()
         self.clock = clock
@@ -136,9 +155,30 @@ class Alexa:
     def in_session(self) -> bool:
         return self.session_id is not None
 
-    def launch(self) -> Reply:
+    def launch(self, task: Any = None) -> Reply:
+        """"Open cramp coach"; with a `task` ({name, version, input}), the launch a timer's
+        "continue with Cramp Coach?" answered yes sends (tests may send any JSON there).
+        Always a new session."""
         self.session_id = None
-        return self._send({"type": "LaunchRequest"})
+        request: dict[str, Any] = {"type": "LaunchRequest"}
+        if task is not None:
+            request["task"] = task
+        return self._send(request)
+
+    def can_fulfill(self, name: str, slots: Mapping[str, Slot | str] | None = None) -> Reply:
+        """A CanFulfillIntentRequest: could the skill answer this request, named by no one?
+        Alexa asks it outside any session of the user's: the session in progress, if any, is
+        neither sent nor changed."""
+        session, attributes, last = self.session_id, self.attributes, self.last
+        self.session_id = None
+        try:
+            return self._send({
+                "type": "CanFulfillIntentRequest",
+                "intent": {"name": name, "confirmationStatus": "NONE",
+                           "slots": _slots(slots or {})},
+            }, keep=False)
+        finally:
+            self.session_id, self.attributes, self.last = session, attributes, last
 
     def intent(self, name: str, slots: Mapping[str, Slot | str] | None = None) -> Reply:
         """An IntentRequest; outside a session it opens one, as a one-shot request would."""
@@ -164,7 +204,19 @@ class Alexa:
         """Any other request type, in the current session."""
         return self._send(dict(request))
 
-    def _send(self, request: dict[str, Any]) -> Reply:
+    def permission_answer(self, status: str = "DENIED", *, card_thrown: bool = False) -> Reply:
+        """Alexa's Connections.Response after it asked for the timers permission itself."""
+        return self.request({
+            "type": "Connections.Response", "name": "AskFor",
+            "status": {"code": "200", "message": "OK"},
+            "payload": {"permissionScope": TIMERS_SCOPE, "status": status,
+                        "isCardThrown": card_thrown},
+            "token": PERMISSION_TOKEN,
+        })
+
+    def _send(self, request: dict[str, Any], *, keep: bool = True) -> Reply:
+        """Send one request in the session (a new one if none is open); `keep=False`: the
+        reply changes nothing Alexa holds (CanFulfillIntentRequest)."""
         new = self.session_id is None
         if new:
             self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
@@ -186,7 +238,9 @@ class Alexa:
         }
         # Through JSON both ways, as on the wire.
         raw = json.loads(json.dumps(self.send(json.loads(json.dumps(envelope)))))
-        reply = Reply(raw)
+        reply = Reply(raw, self.outcome_of(request["requestId"]) if self.outcome_of else None)
+        if not keep:
+            return reply
         self.last = reply
         if request["type"] == "SessionEndedRequest":
             return reply

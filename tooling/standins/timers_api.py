@@ -6,6 +6,18 @@ characters, announcement text for the device's locale, at most ten timers. Timer
 down on a clock and fire: the timer is removed and `on_fire(timer, announcement)` is
 called. Faults can be injected: a status code, a hang, a dropped connection.
 
+A LAUNCH_TASK timer (the timer's end asks "continue with <skill>?" and a yes launches the
+skill with a task) is checked as Alexa would: the task is one the skill declares in skill.json
+(named "<skill id>.<task>", its version), its input fits the task file's schema
+(tasks/<task>.<version>.json), and the question is in the device's locale and holds the
+skill's name placeholder. `launch_task=False` plays a device or locale without LAUNCH_TASK: such
+a timer is refused with a 400. A fired LAUNCH_TASK timer carries its `task`; its announcement is
+the question.
+
+Connections are kept alive, as the real API's are (HTTP/1.1): `connections` counts the TCP
+connections accepted, and `close_connections()` closes the open ones from the server's side,
+as a server does with connections left idle too long.
+
 Console use, with minutes shortened to seconds::
 
     with TimersApiStandIn(seconds_per_minute=1, on_fire=lambda t, text: print(text)) as api:
@@ -17,6 +29,7 @@ own (the public reference lists none), and `skill.timers.REFUSAL_CODES` reads th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -25,26 +38,33 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import unquote, urlsplit
 
-from skill.http_client import is_loopback_host
+from ask_sdk_model.services import ApiClient, ApiClientRequest, ApiClientResponse
+
+from skill.http_client import ApiClientError, error_body_for_sdk, is_loopback_host
 from skill.timers import (
+    CONTINUE_WITH_SKILL_NAME,
     MAX_DURATION_S,
     MAX_LABEL_CHARS,
     MAX_TIMERS,
     format_iso_duration,
     parse_iso_duration,
 )
+from tooling.standins.alexa import APPLICATION_ID
 
 log = logging.getLogger(__name__)
 
 BASE_PATH = "/v1/alerts/timers"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 _DEFAULT_CODES = {
     400: "INVALID_REQUEST",
@@ -112,8 +132,11 @@ class StandInTimer:
     updated: float
     trigger_at: float | None  # when ON
     remaining_when_paused: float | None  # when PAUSED
-    announcement: str  # the text for the stand-in's locale; "" for NOTIFY_ONLY
+    announcement: str  # the text for the stand-in's locale ("" for NOTIFY_ONLY); LAUNCH_TASK:
+    # the question asked, with the skill's name placeholder
     request: dict[str, Any] = field(repr=False)
+    task: dict[str, Any] | None = None  # LAUNCH_TASK: the task a yes launches (name, version,
+    # input), as the skill gave it
 
     def remaining(self, now: float) -> float:
         if self.status == "PAUSED":
@@ -179,6 +202,10 @@ class TimersApiStandIn:
         seconds_per_minute < 60.
     personal_timers: timers the user set by voice, which count against the limit of ten.
     ssl_context: serve https with this server context (to test certificate checks).
+    skill_id: the skill whose timers these are (a LAUNCH_TASK task is named after it).
+    tasks: {(task name, version): the input's JSON schema} the skill declares; by default
+        the project's skill.json and tasks/ files.
+    launch_task: whether the device takes LAUNCH_TASK timers (False: refused with a 400).
     """
 
     def __init__(
@@ -194,6 +221,9 @@ class TimersApiStandIn:
         personal_timers: int = 0,
         poll_interval_s: float = 0.02,
         ssl_context: ssl.SSLContext | None = None,
+        skill_id: str = APPLICATION_ID,
+        tasks: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+        launch_task: bool = True,
     ) -> None:
         if not is_loopback_host(host):
             raise ValueError("the stand-in speaks plain http, so it listens on loopback only")
@@ -203,6 +233,9 @@ class TimersApiStandIn:
         self.clock: Clock = clock or ScaledClock(seconds_per_minute)
         self.on_fire = on_fire
         self.personal_timers = personal_timers
+        self.skill_id = skill_id
+        self.tasks = declared_tasks() if tasks is None else tasks
+        self.launch_task = launch_task
         self.requests: list[RecordedRequest] = []
         self.fired: list[tuple[StandInTimer, str]] = []
         self._allowed: set[str] | None = set(tokens) if tokens is not None else None
@@ -215,6 +248,8 @@ class TimersApiStandIn:
         self._ssl_context = ssl_context
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        self.connections = 0  # TCP connections accepted so far
+        self._open: set[socket.socket] = set()  # connections a client may still send on
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -258,6 +293,7 @@ class TimersApiStandIn:
         self._stop.set()  # releases hanging requests and the firing loop
         server.shutdown()
         server.server_close()
+        self.close_connections()  # kept-alive connections: their handler threads end too
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads = []
@@ -303,6 +339,23 @@ class TimersApiStandIn:
         with self._lock:
             self._fault = _Fault("drop", times)
 
+    def close_connections(self) -> None:
+        """Close every open connection from the server's side (an idle timeout, a restart)."""
+        with self._lock:
+            conns, self._open = list(self._open), set()
+        for conn in conns:
+            with contextlib.suppress(OSError):  # the client closed it first
+                conn.shutdown(socket.SHUT_RDWR)
+
+    def _opened(self, conn: socket.socket) -> None:
+        with self._lock:
+            self.connections += 1
+            self._open.add(conn)
+
+    def _closed(self, conn: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(conn)
+
     def clear_faults(self) -> None:
         with self._lock:
             self._fault = None
@@ -346,34 +399,38 @@ class TimersApiStandIn:
     def _serve(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         raw = handler.rfile.read(length) if length > 0 else b""
-        method = handler.command
-        path = urlsplit(handler.path).path.rstrip("/") or "/"
         try:
             body: Any = json.loads(raw) if raw else None
         except ValueError:
             body = raw.decode("utf-8", errors="replace")
+        answer = self.answer(handler.command, handler.path, dict(handler.headers.items()), body)
+        if isinstance(answer, _Fault) and answer.kind == "hang":
+            self._stop.wait(answer.seconds)
+        if isinstance(answer, _Fault):
+            handler.close_connection = True  # dropped or hung: no response at all
+            return
+        _send(handler, *answer)
+
+    def answer(self, method: str, target: str, headers: dict[str, str],
+               body: Any) -> tuple[int, Any] | _Fault:
+        """One request, however it arrived: (status, payload), or the fault that replaces
+        any response (a dropped connection, a hang)."""
+        path = urlsplit(target).path.rstrip("/") or "/"
         with self._lock:
-            self.requests.append(RecordedRequest(method, path, dict(handler.headers.items()), body))
+            self.requests.append(RecordedRequest(method, path, dict(headers), body))
             fault = self._take_fault()
-
-        if fault is not None and fault.kind == "drop":
-            handler.close_connection = True
-            return
-        if fault is not None and fault.kind == "hang":
-            self._stop.wait(fault.seconds)
-            handler.close_connection = True
-            return
+        if fault is not None and fault.kind in ("drop", "hang"):
+            return fault
         if fault is not None:
-            _send(handler, fault.status, _fault_body(fault))
-            return
-
+            return fault.status, _fault_body(fault)
         self.fire_due()  # a timer past its time is gone even if the clock thread lags
+        authorization = next((v for k, v in headers.items() if k.lower() == "authorization"),
+                             None)
         try:
-            self._check_token(handler.headers.get("Authorization"))
-            status, payload = self._route(method, path, body)
+            self._check_token(authorization)
+            return self._route(method, path, body)
         except _ApiError as e:
-            status, payload = e.status, {"code": e.code, "message": e.message}
-        _send(handler, status, payload)
+            return e.status, {"code": e.code, "message": e.message}
 
     def _take_fault(self) -> _Fault | None:
         fault = self._fault
@@ -470,7 +527,9 @@ class TimersApiStandIn:
                 "INVALID_REQUEST",
                 "triggeringBehavior.notificationConfig.playAudible must be a boolean.",
             )
-        announcement = self._announcement(_get(body, "triggeringBehavior", "operation"))
+        operation = _get(body, "triggeringBehavior", "operation")
+        task = self._task(operation)
+        announcement = self._announcement(operation)
 
         with self._lock:
             if label is not None and any(t.label == label for t in self._timers.values()):
@@ -490,6 +549,7 @@ class TimersApiStandIn:
                 remaining_when_paused=None,
                 announcement=announcement,
                 request=body,
+                task=task,
             )
             self._timers[timer.id] = timer
             return timer.to_json()
@@ -498,11 +558,13 @@ class TimersApiStandIn:
         kind = operation.get("type") if isinstance(operation, dict) else None
         if kind == "NOTIFY_ONLY":
             return ""
+        if kind == "LAUNCH_TASK":
+            return self._confirmation(operation)
         if kind != "ANNOUNCE":
             raise _ApiError(
                 400,
                 "INVALID_REQUEST",
-                f"The stand-in supports ANNOUNCE and NOTIFY_ONLY, not {kind!r}.",
+                f"The stand-in supports ANNOUNCE, LAUNCH_TASK and NOTIFY_ONLY, not {kind!r}.",
             )
         entries = operation.get("textToAnnounce")
         for entry in entries if isinstance(entries, list) else []:
@@ -516,9 +578,110 @@ class TimersApiStandIn:
         raise _ApiError(400, "ANNOUNCEMENT_MISSING", f"No textToAnnounce for {self.locale}.")
 
 
+    def _task(self, operation: Any) -> dict[str, Any] | None:
+        """A LAUNCH_TASK operation's task, checked; None for the other operations."""
+        if not isinstance(operation, dict) or operation.get("type") != "LAUNCH_TASK":
+            return None
+        if not self.launch_task:
+            raise _ApiError(400, "INVALID_REQUEST",
+                            "LAUNCH_TASK is not supported on this device or in this locale.")
+        task = operation.get("task")
+        if not isinstance(task, dict):
+            raise _ApiError(400, "INVALID_REQUEST", "A LAUNCH_TASK operation needs a task.")
+        name, version, given = task.get("name"), task.get("version"), task.get("input", {})
+        prefix = f"{self.skill_id}."
+        bare = name[len(prefix):] if isinstance(name, str) and name.startswith(prefix) else None
+        schema = self.tasks.get((bare, version)) if isinstance(version, str) and bare else None
+        if schema is None:
+            raise _ApiError(400, "INVALID_REQUEST",
+                            f"No task {name!r} version {version!r} declared by {self.skill_id}.")
+        problems = schema_problems(given, schema)
+        if problems:
+            raise _ApiError(400, "INVALID_REQUEST", "Task input: " + "; ".join(problems))
+        return {"name": name, "version": version, "input": given}
+
+    def _confirmation(self, operation: dict[str, Any]) -> str:
+        entries = operation.get("textToConfirm")
+        for entry in entries if isinstance(entries, list) else []:
+            if (
+                isinstance(entry, dict)
+                and str(entry.get("locale", "")).lower() == self.locale.lower()
+                and isinstance(entry.get("text"), str)
+                and CONTINUE_WITH_SKILL_NAME in entry["text"]
+            ):
+                return str(entry["text"])
+        raise _ApiError(400, "INVALID_REQUEST", f"No textToConfirm for {self.locale} naming "
+                                                f"{CONTINUE_WITH_SKILL_NAME}.")
+
+
+@cache
+def _project_tasks(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    manifest = json.loads((root / "skill.json").read_text(encoding="utf-8"))
+    declared = _get(manifest, "manifest", "apis", "custom", "tasks")
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for entry in declared if isinstance(declared, list) else []:
+        name, version = _get(entry, "name"), _get(entry, "version")
+        path = root / "tasks" / f"{name}.{version}.json"
+        if not isinstance(name, str) or not isinstance(version, str) or not path.is_file():
+            continue
+        definition = json.loads(path.read_text(encoding="utf-8"))
+        schema = _get(definition, "paths", f"/{name}", "post", "requestBody", "content",
+                      "application/json", "schema")
+        found[(name, version)] = schema if isinstance(schema, dict) else {}
+    return found
+
+
+def declared_tasks(root: Path = PROJECT_ROOT) -> dict[tuple[str, str], dict[str, Any]]:
+    """{(name, version): input schema} of the tasks the project's skill.json declares."""
+    return dict(_project_tasks(root))
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,), "array": (list,), "string": (str,), "integer": (int,),
+    "number": (int, float), "boolean": (bool,),
+}
+
+
+def schema_problems(value: Any, schema: Mapping[str, Any], at: str = "input") -> list[str]:
+    """Where `value` breaks an OpenAPI schema: the keywords task inputs use (type, enum,
+    minimum, maximum, properties, required, additionalProperties), nothing more."""
+    kind = schema.get("type")
+    wanted = _JSON_TYPES.get(kind) if isinstance(kind, str) else None
+    if wanted is not None and (not isinstance(value, wanted)
+                               or (kind != "boolean" and isinstance(value, bool))):
+        return [f"{at} is not of type {kind}"]
+    problems = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{at} is not one of {schema['enum']}")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            problems.append(f"{at} is below {schema['minimum']}")
+        if "maximum" in schema and value > schema["maximum"]:
+            problems.append(f"{at} is above {schema['maximum']}")
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        for key in schema.get("required") or []:
+            if key not in value:
+                problems.append(f"{at}.{key} is missing")
+        for key, item in value.items():
+            if key in properties:
+                problems += schema_problems(item, properties[key], f"{at}.{key}")
+            elif schema.get("additionalProperties") is False:
+                problems.append(f"{at}.{key} is not expected")
+    return problems
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     standin: TimersApiStandIn
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.standin._opened(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        self.standin._closed(request)
+        super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gives up mid-request (a timeout, a failed TLS handshake) is expected.
@@ -532,6 +695,9 @@ class _Server6(_Server):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # The headers and the body go out in two writes; on a kept-alive connection Nagle's
+    # algorithm would hold the body back until the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     def setup(self) -> None:
         super().setup()
@@ -566,10 +732,8 @@ def _send(handler: _Handler, status: int, payload: Any) -> None:
     if data:
         handler.send_header("Content-Type", "application/json")
     handler.send_header("Content-Length", str(len(data)))
-    handler.send_header("Connection", "close")
     handler.end_headers()
     handler.wfile.write(data)
-    handler.close_connection = True
 
 
 def _fault_body(fault: _Fault) -> Any:
@@ -590,3 +754,42 @@ def _get(data: Any, *keys: str) -> Any:
 def _iso_time(epoch_s: float) -> str:
     moment = datetime.fromtimestamp(epoch_s, UTC)
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class InProcessTimersClient(ApiClient):
+    """The stand-in without the network: an ASK `ApiClient` that answers in this process.
+
+    A test seam in the manner of httpx's mock transport: the skill's own TimerService,
+    serializer and error mapping run exactly as over HTTP, the request and its answer just
+    never touch a socket. Faults map to what HttpApiClient raises for them: a dropped
+    connection is "connection_dropped", a hang is "timeout" (at once, without the wait).
+    The HTTP client itself is tested against the stand-in served over real HTTP.
+    """
+
+    def __init__(self, standin: TimersApiStandIn) -> None:
+        self.standin = standin
+
+    def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
+        parts = urlsplit(request.url or "")
+        if parts.scheme not in ("http", "https"):
+            raise ApiClientError("insecure_url", f"not a web URL: {request.url!r}")
+        headers = {k: v for k, v in request.headers or []}
+        body = request.body
+        if isinstance(body, str | bytes) and body:
+            try:
+                body = json.loads(body)
+            except ValueError:
+                body = body.decode() if isinstance(body, bytes) else body
+        answer = self.standin.answer(request.method or "GET", parts.path, headers, body or None)
+        if isinstance(answer, _Fault):
+            if answer.kind == "drop":
+                raise ApiClientError("connection_dropped", "the stand-in dropped the connection")
+            raise ApiClientError("timeout", "the stand-in hung")
+        status, payload = answer
+        text = payload if isinstance(payload, str) else (
+            payload.decode() if isinstance(payload, bytes) else
+            "" if payload is None else json.dumps(payload))
+        return ApiClientResponse(
+            headers=[("Content-Type", "application/json"),
+                     ("Date", formatdate(self.standin.clock.now(), usegmt=True))],
+            status_code=status, body=error_body_for_sdk(status, text))

@@ -1,0 +1,1 @@
+"""Cramp Coach's APL views rendered by Amazon's web renderer in headless Chromium."""

@@ -76,10 +76,12 @@ SIGNS: Mapping[str, tuple[str, bool]] = {
 }
 CANNOT_WALK = [sign for sign, (_, cannot_walk) in SIGNS.items() if cannot_walk]
 # The number people in each country are taught (DESIGN.md section 4); None: not known.
-EU_112 = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE",
+# France: 112 works, but the number taught for a medical emergency is 15, the SAMU; Brazil's
+# is 192, the SAMU too.
+EU_112 = ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "DE", "GR", "HU", "IE",
           "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"]
 EMERGENCY_NUMBERS = {"US": "911", "CA": "911", "MX": "911", "GB": "999", "AU": "000",
-                     "IN": "112", **dict.fromkeys(EU_112, "112")}
+                     "IN": "112", "FR": "15", "BR": "192", **dict.fromkeys(EU_112, "112")}
 ENTITY = re.compile(r"&(#\d+|#x[0-9a-fA-F]+|\w+);")
 
 

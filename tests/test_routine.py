@@ -332,3 +332,33 @@ def test_a_second_unclear_answer_to_the_pain_gate_stops_the_massage(first: Ev, s
     twice = advance(once, Event(second, at=NOW), ROUTINE)
     assert "step/massage" not in twice.keys
     assert_stopped_at_the_massage(twice, "gate/unclear_stop")
+
+
+@pytest.mark.parametrize("answer", [Ev.NO, Ev.NOT_WORSE])
+def test_not_hurt_before_any_step_begins_the_steps(answer: Ev) -> None:
+    """"My calf cramped up really bad" can open the skill as a sign Alexa could not make out:
+    "are you hurt?". A reassuring answer then begins the steps at once, without a "start"."""
+    asked = advance(State(first_time=False), Event(Ev.RED_FLAG, at=NOW), ROUTINE)
+    assert asked.state.pending is Question.SIGN_CHECK and asked.state.step == 0
+    outcome = advance(asked.state, Event(answer, at=NOW + 5), ROUTINE)
+    assert outcome.keys == ("safety/not_hurt", "step/header", "step/stop", "prompt/step")
+    assert (outcome.state.step, outcome.state.pending, outcome.state.injured) == (1, None, False)
+
+
+def test_not_worse_before_any_step_begins_the_steps() -> None:
+    """"It's not getting worse", said before any step, is good news, and the steps begin."""
+    outcome = advance(State(first_time=False), Event(Ev.NOT_WORSE, at=NOW), ROUTINE)
+    assert outcome.keys[:3] == ("answer/not_worse", "step/header", "step/stop")
+    assert outcome.state.step == 1
+
+
+def test_a_yes_to_are_you_hurt_before_any_step_is_a_warning_sign_in_its_own_turn() -> None:
+    """Yes (or "it really hurts") to "are you hurt?": the medical advice alone, default-safe,
+    and the steps wait for "start", with the injury kept for them."""
+    asked = advance(State(first_time=False), Event(Ev.RED_FLAG, at=NOW), ROUTINE)
+    for answer in (Ev.YES, Ev.HURTS_MORE):
+        outcome = advance(asked.state, Event(answer, at=NOW + 5), ROUTINE)
+        assert outcome.keys == ("safety/red_flag", "prompt/start")
+        assert outcome.state.injured and outcome.state.step == 0
+        begun = advance(outcome.state, Event(Ev.START, at=NOW + 10), ROUTINE)
+        assert begun.state.step == 1 and begun.state.injured

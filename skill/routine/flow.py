@@ -361,7 +361,7 @@ def _emergency(t: Turn) -> Outcome:
 
 
 def _not_worse(t: Turn) -> Outcome:
-    return t.stay(Line("answer/not_worse"))
+    return t.stay_or_begin(Line("answer/not_worse"))
 
 
 def _cramp_gone(t: Turn) -> Outcome:

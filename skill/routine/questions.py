@@ -163,7 +163,7 @@ def _hurt(t: Turn) -> Outcome:
 
 
 def _not_hurt(t: Turn) -> Outcome:
-    return t.with_state(evolve(t.state, pending=None)).stay(Line("safety/not_hurt"))
+    return t.with_state(evolve(t.state, pending=None)).stay_or_begin(Line("safety/not_hurt"))
 
 
 def _ask_again(question: Question) -> Move:

@@ -78,6 +78,15 @@ class Turn:
         """Keep the place and ask again whatever the current moment needs."""
         return Outcome(self.state, lines, self.prompt_here(), card)
 
+    def stay_or_begin(self, *lines: Line) -> Outcome:
+        """A reassuring answer ("I'm not hurt", "it's not getting worse") before any step, often
+        in the breath that opened the skill: the steps begin at once rather than asking for
+        "start". (A warning sign keeps its own turn: the advice first, the steps on "start".)"""
+        s = self.state
+        if s.step == 0 and not s.finished and s.pending is None:
+            return self.begin(1, *lines)
+        return self.stay(*lines)
+
     def ask(self, question: Question, *lines: Line, card: Card | None = None) -> Outcome:
         """Ask `question` (unless driving holds it: then the way back is to park)."""
         if self.state.driving and questions.QUESTIONS[question].held_while_driving:

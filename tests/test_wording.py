@@ -203,7 +203,12 @@ def test_the_emergency_number_is_the_locales(loc: str) -> None:
                     said = spoken_number(number).search(r.markup)
                 else:
                     said = re.search(rf"(?<!\d){number}(?!\d)", r.text)
-                wrong = [n for n in others if re.search(rf"(?<!\d){n}(?!\d)", r.text)]
+                # Another country's number, unless the words hold it whatever the number is
+                # ("15 to 20 minutes" is no call to France's 15).
+                static = set(re.findall(r"\d+", one(loc, template, **args,
+                                                      emergency_number="#").text))
+                wrong = [n for n in others - static
+                         if re.search(rf"(?<!\d){n}(?!\d)", r.text)]
                 if not said or wrong:
                     problems.append(f"{r.where}: {r.markup!r}")
     assert not problems, "\n".join(problems)

@@ -517,3 +517,19 @@ def test_models_dir_is_the_projects() -> None:
     """The tests read the committed models (a guard for the module-level paths above)."""
     assert set(LOCALES) >= {"en-US", "en-GB", "en-CA", "en-AU", "en-IN"}
     assert all(isinstance(path, Path) and path.is_file() for path in MODELS.values())
+
+
+@pytest.mark.parametrize("words", ["he's sitting on the bench now", "it's throbbing",
+                                   "I found my keys", "there's a dog barking"])
+def test_a_bare_carrier_does_not_make_any_sentence_a_warning_sign(words: str) -> None:
+    """"I {symptom}" or "it's {symptom}" frames nearly anything: only words that sound like a
+    sign, or a sentence about someone or a body part, reach the skill as an unclear sign."""
+    assert heard(words).intent != "RedFlagIntent", words
+
+
+@pytest.mark.parametrize("words", ["I have a sharp stabbing pain", "my leg went numb",
+                                   "my husband has a strange rash"])
+def test_a_sign_the_model_does_not_list_still_reaches_the_skill_unresolved(words: str) -> None:
+    understood = heard(words)
+    assert understood.intent == "RedFlagIntent", words
+    assert understood.slots["symptom"].resolved_id is None

@@ -31,8 +31,11 @@ MODELS = Path(__file__).resolve().parents[2] / "interaction_models"
 
 # Custom slot types whose unknown values still fill the slot, unresolved (ER_SUCCESS_NO_MATCH),
 # as Alexa fills them: "{person} has {symptom}" with a sign the model doesn't list reaches the
-# skill as an unclear sign, which it asks about. Every other custom type matches only its own
-# values here, so that a person or a muscle slot cannot swallow stray words.
+# skill as an unclear sign, which it asks about. Alexa does that for words that sound like the
+# type's values, not for any sentence a carrier like "I {symptom}" could frame: an unknown value
+# here must share a word the model uses only in that type's values ("a sharp stabbing pain"
+# shares "pain"; "sitting on the bench" shares none, and is not heard as a sign). Every other
+# custom type matches only its own values, so a person or a muscle slot swallows no stray words.
 OPEN_SLOT_TYPES = frozenset({"RED_FLAG"})
 
 # Spoken numbers as AMAZON.NUMBER and AMAZON.Ordinal deliver them: as digits.
@@ -166,6 +169,14 @@ class Understanding:
             for intent in language["intents"]
             for sample in intent.get("samples", [])
         ]
+        # The words of an open type's values that no sample spells out: what makes an unknown
+        # value sound like one of them (see OPEN_SLOT_TYPES).
+        spelled = {word for sample in (p.sample for p in self.patterns)
+                   for word in re.sub(r"\{\w+\}", " ", normalize_sample(sample)).split()}
+        self._type_words: dict[str, frozenset[str]] = {
+            name: frozenset(word for value in self.synonyms.get(name, {})
+                            for word in value.split()) - spelled
+            for name in OPEN_SLOT_TYPES}
         # Samples by the words they can begin with, so an utterance is tried only against
         # samples that could fit it; those that begin with an open slot fit any first word.
         self._by_first_word: dict[str, list[_Pattern]] = {}
@@ -292,7 +303,22 @@ class Understanding:
                 slots[name] = Slot(str(number) if number is not None else value)
             else:
                 slots[name] = Slot(value)
-        return slots
+        return slots if self._framed(pattern, slots) else None
+
+    def _framed(self, pattern: _Pattern, slots: dict[str, Slot]) -> bool:
+        """An unknown value fills an open slot (see OPEN_SLOT_TYPES) when it sounds like the
+        type's values, or when the sentence frames it as one: about someone or a body part the
+        model knows, with words of the sample's own ("my husband has ...", "my calf is ...");
+        not when a bare carrier ("I ...", "it's ...") is all there is."""
+        unknown = [s for s in slots.values()
+                   if s.custom_type in OPEN_SLOT_TYPES and s.resolved_id is None]
+        if not unknown:
+            return True
+        sounds_like = all(self._type_words[s.custom_type or ""] & set((s.value or "").split())
+                          for s in unknown)
+        about = any(s.resolved_id for s in slots.values() if s.custom_type not in OPEN_SLOT_TYPES)
+        spelled = re.sub(r"\{\w+\}", " ", normalize_sample(pattern.sample)).split()
+        return sounds_like or (about and bool(spelled))
 
 
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,

@@ -1,4 +1,5 @@
-"""The five English locales: generated from en-US, published, and spoken with the local number."""
+"""The English locales: generated from en-US, published, and spoken with the local number; every
+locale (marker every_country) speaks its own emergency number."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ from tooling.standins.nlu import Understanding
 
 # The `locale` fixture (tests/conftest.py) runs each test that takes it in every locale with a
 # model; the conversations assert what the skill chose, and the local emergency number.
-pytestmark = pytest.mark.every_locale
+pytestmark = pytest.mark.every_country
 
 LOCALES = all_locales()
 OVERRIDES = load_overrides()

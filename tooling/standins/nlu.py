@@ -49,6 +49,7 @@ class Language:
     launch_and: str  # "open cramp coach and ..."; {launch} the launch words
     action_first: str  # "... using cramp coach"
     polite: tuple[str, ...]  # "please", "now" after the name
+    one_shot: str  # how a request is said in the breath that opens the skill: {name} {request}
     minute: str  # regex of the word for minute(s)
     hour: str
     an_hour: tuple[str, ...]
@@ -72,7 +73,8 @@ LANGUAGES: dict[str, Language] = {
         ask=r"(?:ask|tell)\s+{name}(?:\s+(?:(?:to|for|about|that|if|whether)\s+)?(.*))?",
         launch_and=r"(?:{launch})\s+{name}\s+(?:and then|and|to|for|about)\s+(.+)",
         action_first=r"(.+?)\s+(?:using|with|from|on)\s+{name}",
-        polite=("please", "now"), minute=r"minutes?", hour=r"hours?",
+        polite=("please", "now"), one_shot="tell {name} {request}",
+        minute=r"minutes?", hour=r"hours?",
         an_hour=("an hour", "one hour"), half_hour=("half an hour", "half hour"),
         compound="{tens} {unit}"),
     # German: Alexa's own phrases ("Alexa, öffne ...", "Alexa, frag ..., ob ...", "sag ...,
@@ -90,7 +92,8 @@ LANGUAGES: dict[str, Language] = {
             r"(.*))?",
         launch_and=r"(?:{launch})\s+{name}\s+(?:und dann|und|für|mit)\s+(.+)",
         action_first=r"(.+?)\s+(?:mit|von|bei|über)\s+{name}",
-        polite=("bitte", "jetzt"), minute=r"minuten?", hour=r"stunden?",
+        polite=("bitte", "jetzt"), one_shot="sag {name} {request}",
+        minute=r"minuten?", hour=r"stunden?",
         an_hour=("eine stunde", "ein stunde"), half_hour=("eine halbe stunde", "halbe stunde"),
         ones=("ein", "eine", "einen", "einer"), compound="{unit}und{tens}",
         ordinal_endings=r"(?:e|er|en|es|em)$"),
@@ -105,7 +108,8 @@ def language_of(locale: str) -> Language:
 
 _BARE = Language(numbers=(), tens={}, ordinals=(), launch=LANGUAGES["en"].launch,
                  ask=LANGUAGES["en"].ask, launch_and=LANGUAGES["en"].launch_and,
-                 action_first=LANGUAGES["en"].action_first, polite=(), minute=r"\S+min\S*",
+                 action_first=LANGUAGES["en"].action_first, polite=(),
+                 one_shot=LANGUAGES["en"].one_shot, minute=r"\S+min\S*",
                  hour=r"\S+or\S*", an_hour=(), half_hour=())
 
 _WAKE = re.compile(r"^(?:hey |okay )?alexa(?: |$)")

@@ -26,11 +26,12 @@ OTHER_LANGUAGES = [language for language in LANGUAGES if language != "en"]
 # Words of English that are no word of German, Spanish, French, Italian or Portuguese: one of
 # them in a non-English render is English that leaked (a copied sentence, an untranslated
 # macro). The skill's name, "Cramp Coach", has none of them; words that are also French,
-# Spanish or Portuguese ("pain", "minutes", "doctor", "for", "more") are left out.
+# Spanish, Portuguese or German ("pain", "minutes", "doctor", "for", "more", "will", "leg")
+# are left out.
 ENGLISH_WORDS = frozenset({
     "the", "and", "your", "you", "you're", "with", "this", "that", "it's", "don't", "can't",
-    "what", "when", "please", "step", "until", "water", "leg", "next", "call", "ice", "help",
-    "they", "them", "their", "if", "of", "is", "are", "have", "will", "there", "here",
+    "what", "when", "please", "step", "until", "water", "next", "call", "ice", "help",
+    "they", "them", "their", "if", "of", "is", "are", "have", "there", "here",
     "again", "cold", "heat", "shall", "we", "back",
 })
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")

@@ -135,6 +135,8 @@ _CONTRACTIONS = {
 _SPELLINGS = {"ok": "okay", "alright": "all right", "nevermind": "never mind"}
 # Hesitations, never part of a request (Alexa's transcripts leave them out).
 _DISFLUENCY = re.compile(r"^(?:u+m+|u+h+|u+h+m+|e+r+|e+r+m+|h+m+)$")
+# Other languages' hesitations ("äh", "ähm", "hm"): "er" and "um" are words there (German "er").
+_DISFLUENCY_OTHER = re.compile(r"^(?:ä+h+m*|ö+h+m*|h+m+|m+h+m+)$")
 # Sounds that look like hesitations but are words: kept whole before hesitations go.
 _NOT_HESITATIONS = ((re.compile(r"\buh+ huh\b"), "uhhuh"), (re.compile(r"\buh+ oh\b"), "uhoh"),
                     (re.compile(r"\b(?:m+ h+m+|m+hm+)\b"), "mmhmm"))
@@ -156,7 +158,7 @@ def normalize(text: str, language: str = "en") -> str:
     for word in text.split():
         if english:
             word = _SPELLINGS.get(word, word)
-        if _DISFLUENCY.fullmatch(word):
+        if (_DISFLUENCY if english else _DISFLUENCY_OTHER).fullmatch(word):
             continue
         words.extend((_CONTRACTIONS.get(word, word) if english else word).split())
     return " ".join(_join_digits(words, _digit_words(language)))

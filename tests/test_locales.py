@@ -387,7 +387,8 @@ def test_hand_edit_of_a_generated_model_is_stale(tmp_path: Path) -> None:
 
 
 def test_manifest_regeneration_keeps_everything_else(tmp_path: Path) -> None:
-    """A new en-US summary reaches every locale; permissions and layout elsewhere are kept."""
+    """A new en-US summary reaches every English locale, and no other language's (written by
+    hand); permissions and layout elsewhere are kept."""
     root = copy_project(tmp_path)
     permissions = [{"name": TIMERS_SCOPE}]
 
@@ -400,8 +401,10 @@ def test_manifest_regeneration_keeps_everything_else(tmp_path: Path) -> None:
     write(root)
     body = json.loads((root / MANIFEST_FILE).read_text(encoding="utf-8"))["manifest"]
     assert body["permissions"] == permissions
-    assert {info["summary"] for info in body["publishingInformation"]["locales"].values()} == {
-        "New."}
+    summaries = {locale: info["summary"]
+                 for locale, info in body["publishingInformation"]["locales"].items()}
+    assert {summaries[locale] for locale in ENGLISH} == {"New."}
+    assert "New." not in {s for locale, s in summaries.items() if locale not in ENGLISH}
     assert write(root) == []  # nothing left to write: skill.json is not rewritten for nothing
 
 

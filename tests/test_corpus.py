@@ -1,11 +1,12 @@
 """What people say to Cramp Coach, and the answer each utterance must get.
 
 tests/corpus/<locale>.txt (one per language, in its main locale) lists utterances (written
-blind, without the interaction model's own samples) by situation and place in the routine, with the answer each must get as template
-keys or routine state. Each case walks a fresh user to its place, then says the utterance
-through the console's literal matcher (tooling.standins.nlu) and the skill, as
-`cramp-coach chat` would. Failures are the point: they show the model engineer what is not
-understood yet. Nothing is marked xfail; set CRAMP_COACH_CORPUS=off to skip the module.
+blind, without the interaction model's own samples) by situation and place in the routine,
+with the answer each must get as template keys or routine state. Each case walks a fresh user
+to its place, then says the utterance, in the corpus's locale, through the console's literal
+matcher (tooling.standins.nlu) and the skill, as `cramp-coach chat` would. Failures are the
+point: they show the model engineer what is not understood yet. Nothing is marked xfail; set
+CRAMP_COACH_CORPUS=off to skip the module.
 
     python -m tests.test_corpus --report   # passes per group, and every failing utterance
 """

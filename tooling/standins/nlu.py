@@ -97,7 +97,70 @@ LANGUAGES: dict[str, Language] = {
         an_hour=("eine stunde", "ein stunde"), half_hour=("eine halbe stunde", "halbe stunde"),
         ones=("ein", "eine", "einen", "einer"), compound="{unit}und{tens}",
         ordinal_endings=r"(?:e|er|en|es|em)$"),
-}
+
+    # Spanish, French, Italian and Portuguese: the numbers, ordinals and durations Alexa
+    # resolves, and its launch phrases there ("abre cramp coach", "dile a cramp coach que ...").
+    "es": Language(
+        numbers=("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho",
+                 "nueve", "diez", "once", "doce", "trece", "catorce", "quince", "dieciséis",
+                 "diecisiete", "dieciocho", "diecinueve", "veinte"),
+        tens={"veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60},
+        ordinals=("cer", "primer", "segund", "tercer", "cuart", "quint", "sext", "séptim",
+                  "octav", "noven", "décim"),
+        launch=("abre", "inicia", "empieza", "comienza", "abrir"),
+        ask=r"(?:pide a|pídele a|pregunta a|pregúntale a|dile a)\s+{name}(?:\s+(?:(?:que|si|"
+            r"por|sobre|para)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:y luego|y|para)\s+(.+)",
+        action_first=r"(.+?)\s+(?:con|en|usando|desde)\s+{name}",
+        polite=("por favor", "ahora"), one_shot="dile a {name} que {request}",
+        minute=r"minutos?", hour=r"horas?", an_hour=("una hora", "un hora"),
+        half_hour=("media hora",), ones=("un", "una"), compound="{tens} y {unit}",
+        ordinal_endings=r"(?:o|a|os|as)$"),
+    "fr": Language(
+        numbers=("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf",
+                 "dix", "onze", "douze", "treize", "quatorze", "quinze", "seize", "dix sept",
+                 "dix huit", "dix neuf", "vingt"),
+        tens={"vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60},
+        ordinals=("zér", "prem", "deux", "trois", "quatr", "cinqu", "six", "sept", "huit",
+                  "neuv", "dix"),
+        launch=("ouvre", "lance", "démarre", "commence"),
+        ask=r"(?:demande à|dis à)\s+{name}(?:\s+(?:(?:de|d'|si|que|pour)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:et puis|et|pour)\s+(.+)",
+        action_first=r"(.+?)\s+(?:avec|sur|depuis)\s+{name}",
+        polite=("s'il te plaît", "s'il vous plaît", "maintenant"),
+        one_shot="dis à {name} que {request}", minute=r"minutes?", hour=r"heures?",
+        an_hour=("une heure",), half_hour=("une demi heure", "demi heure"), ones=("une",),
+        compound="{tens} {unit}", ordinal_endings=r"(?:ième|ière|ier)$"),
+    "it": Language(
+        numbers=("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove",
+                 "dieci", "undici", "dodici", "tredici", "quattordici", "quindici", "sedici",
+                 "diciassette", "diciotto", "diciannove", "venti"),
+        tens={"venti": 20, "trenta": 30, "quaranta": 40, "cinquanta": 50, "sessanta": 60},
+        ordinals=("zer", "prim", "second", "terz", "quart", "quint", "sest", "settim", "ottav",
+                  "non", "decim"),
+        launch=("apri", "avvia", "inizia", "lancia"),
+        ask=r"(?:chiedi a|di' a|dì a|di a|dici a)\s+{name}(?:\s+(?:(?:di|se|che|per)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:e poi|e|per)\s+(.+)",
+        action_first=r"(.+?)\s+(?:con|su|da)\s+{name}",
+        polite=("per favore", "adesso", "ora"), one_shot="chiedi a {name} {request}",
+        minute=r"minut[oi]", hour=r"or[ae]", an_hour=("un'ora", "una ora"),
+        half_hour=("mezz'ora", "mezza ora"), ones=("un", "una"), compound="{tens}{unit}",
+        ordinal_endings=r"(?:o|a|i|e)$"),
+    "pt": Language(
+        numbers=("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove",
+                 "dez", "onze", "doze", "treze", "catorze", "quinze", "dezesseis", "dezessete",
+                 "dezoito", "dezenove", "vinte"),
+        tens={"vinte": 20, "trinta": 30, "quarenta": 40, "cinquenta": 50, "sessenta": 60},
+        ordinals=("zer", "primeir", "segund", "terceir", "quart", "quint", "sext", "sétim",
+                  "oitav", "non", "décim"),
+        launch=("abra", "abre", "inicie", "inicia", "comece", "começa"),
+        ask=r"(?:peça ao|peça para o|pergunte ao|pergunta ao|diga ao|diz ao|fale com o|"
+            r"fala com o|fale com)\s+{name}(?:\s+(?:(?:que|se|para|sobre)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+(?:o\s+)?{name}\s+(?:e depois|e|para)\s+(.+)",
+        action_first=r"(.+?)\s+(?:com|no|usando)\s+(?:o\s+)?{name}",
+        polite=("por favor", "agora"), one_shot="peça ao {name} {request}",
+        minute=r"minutos?", hour=r"horas?", an_hour=("uma hora",), half_hour=("meia hora",),
+        ones=("uma",), compound="{tens} e {unit}", ordinal_endings=r"(?:o|a|os|as)$"),}
 
 
 def language_of(locale: str) -> Language:
@@ -376,13 +439,26 @@ def _number(words: str, lang: Language = LANGUAGES["en"]) -> int | None:
     numbers = {w: i for i, w in enumerate(lang.numbers)} | dict.fromkeys(lang.ones, 1)
     if words in numbers or words in lang.tens:
         return numbers.get(words, lang.tens.get(words))
-    if lang.compound:
-        pattern = re.escape(lang.compound).replace(r"\{unit\}", r"(?P<unit>\w+)").replace(
-            r"\{tens\}", r"(?P<tens>\w+)")
-        match = re.fullmatch(pattern.replace(r"\ ", " "), words)
-        if match and match["tens"] in lang.tens and 0 < numbers.get(match["unit"], 0) < 10:
-            return lang.tens[match["tens"]] + numbers[match["unit"]]
+    if lang.compound:  # "forty five", "fünfundzwanzig", "venticinque"
+        return _compounds(lang).get(words)
     return None
+
+
+_COMPOUNDS: dict[int, dict[str, int]] = {}
+
+
+def _compounds(lang: Language) -> dict[str, int]:
+    """Every number from 21 to 69 as the language builds it from its tens and units (kept:
+    the matcher asks for numbers often)."""
+    built = _COMPOUNDS.get(id(lang))
+    if built is None:
+        built = {lang.compound.format(tens=t, unit=u): value + i
+                 for t, value in lang.tens.items()
+                 for i, u in enumerate(lang.numbers[:10]) if i > 0}
+        built |= {lang.compound.format(tens=t, unit=u): value + 1
+                  for t, value in lang.tens.items() for u in lang.ones}
+        _COMPOUNDS[id(lang)] = built
+    return built
 
 
 def _ordinal(words: str, lang: Language) -> int | None:

@@ -33,6 +33,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 LOCALES = sorted(p.stem for p in (ROOT / "interaction_models").glob("*.json"))
 
+
+def _main_locales() -> list[str]:
+    """One locale per language: the one with a phrase corpus (tests/corpus/<locale>.txt), or
+    the first by name. Tests that drive intents and assert keys say nothing a country changes
+    but the emergency number, so they run once per language (marker `every_locale`); what
+    countries change (the number, spelling, a template override) is checked in every locale
+    (marker `every_country`, tests/test_locales.py, tests/test_wording.py)."""
+    by_language: dict[str, list[str]] = {}
+    for locale in LOCALES:
+        by_language.setdefault(locale.split("-")[0], []).append(locale)
+    corpora = {p.stem for p in (ROOT / "tests" / "corpus").glob("*.txt")}
+    return sorted(next((loc for loc in found if loc in corpora), found[0])
+                  for found in by_language.values())
+
+
+MAIN_LOCALES = _main_locales()
+LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})
+# The locales whose words can differ from their language's main locale's: the main ones and
+# any with templates of its own (skill/templates/es-ES/...). Template checks run on these.
+TEMPLATE_LOCALES = sorted({*MAIN_LOCALES, *(loc for loc in LOCALES
+                                            if (ROOT / "skill" / "templates" / loc).is_dir())})
+
 ALLOWED_SSML_TAGS = {
     "speak", "break", "emphasis", "lang", "p", "phoneme", "prosody", "s", "say-as", "sub",
     "voice", "w", "audio", "amazon:effect", "amazon:domain", "amazon:emotion",
@@ -230,10 +252,17 @@ def clock() -> FakeClock:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """`locale`: every locale with a model in tests marked `every_locale`, else en-US."""
+    """`locale`: every locale with a model in tests marked `every_country`, each language's
+    main locale in tests marked `every_locale`, else en-US."""
     if "locale" in metafunc.fixturenames:
-        every = metafunc.definition.get_closest_marker("every_locale") is not None
-        metafunc.parametrize("locale", LOCALES if every else ["en-US"], scope="function")
+        definition = metafunc.definition
+        if definition.get_closest_marker("every_country") is not None:
+            locales = LOCALES
+        elif definition.get_closest_marker("every_locale") is not None:
+            locales = MAIN_LOCALES
+        else:
+            locales = ["en-US"]
+        metafunc.parametrize("locale", locales, scope="function")
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ from skill.routine import (
 from skill.routine.flow import COME_BACK_LINES, DISCLAIMERS
 from skill.routine.state import evolve
 from skill.speech import Voice, to_text
+from tests.conftest import MAIN_LOCALES
 from tests.full_run import words
 
 ROUTINE = load_routine()
@@ -168,13 +169,18 @@ class Report:
 
 
 class Renderer:
-    """Cards, screens and word counts, rendered once per distinct thing shown (en-US)."""
+    """Cards, screens and word counts, rendered once per distinct thing shown (en-US).
+
+    Every distinct answer counted against the word budget is kept (`budgeted`), so that the
+    exploration, which is the same in every language (the routine chooses keys), is done once
+    and each other language only renders and counts what it collected (in_every_language)."""
 
     def __init__(self, locale: str = "en-US") -> None:
         self.locale = locale
         self._plain: dict[object, list[str]] = {}
         self._words: dict[object, int] = {}
         self._answers: dict[object, int] = {}
+        self.budgeted: dict[object, tuple[State, tuple[Line, ...]]] = {}
 
     def voice(self, state: State, helper: bool | None = None) -> Voice:
         helping = state.helping if helper is None else helper
@@ -205,9 +211,12 @@ class Renderer:
         counted = self._answers.get(memo)
         if counted is None:
             lines = (*outcome.lines, *((outcome.prompt,) if outcome.prompt else ()))
-            counted = self._answers[memo] = max(self._count(s, lines, helper)
-                                                for helper in (False, True))
+            counted = self._answers[memo] = self.longest(s, lines)
+            self.budgeted[memo] = (s, lines)
         return counted
+
+    def longest(self, s: State, lines: tuple[Line, ...]) -> int:
+        return max(self._count(s, lines, helper) for helper in (False, True))
 
     def _count(self, s: State, lines: tuple[Line, ...], helper: bool) -> int:
         context = (s.step, s.finished, s.pending, s.driving, helper)
@@ -469,9 +478,24 @@ def explore(*, detours: int = 1, detour_events: tuple[Event, ...] | None = None,
             if key not in seen:
                 seen.add(key)
                 frontier.append((node, path))
+    in_every_language(renderer, report)
     report.states = len(seen)
     report.seconds = time.perf_counter() - began
     return report
+
+
+def in_every_language(renderer: Renderer, report: Report) -> None:
+    """The word budget in each other language's main locale: every distinct answer the
+    exploration counted (in en-US) rendered and counted again, without exploring again."""
+    for locale in MAIN_LOCALES:
+        if locale == renderer.locale:
+            continue
+        other = Renderer(locale)
+        for s, lines in renderer.budgeted.values():
+            count = other.longest(s, lines)
+            if count > WORD_BUDGET:
+                report.note(f"over {WORD_BUDGET} words in {locale}",
+                            f"{count} words in {[line.key for line in lines]} at step {s.step}")
 
 
 def _successors(node: Node, report: Report, renderer: Renderer, path: tuple[str, ...],

@@ -27,7 +27,8 @@ LANGUAGES = sorted(p for p in TEMPLATES.iterdir() if p.is_dir() and "-" not in p
 
 
 def language_model(path: Path) -> dict[str, Any]:
-    model: dict[str, Any] = json.loads(path.read_text())["interactionModel"]["languageModel"]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    model: dict[str, Any] = data["interactionModel"]["languageModel"]
     return model
 
 
@@ -54,11 +55,13 @@ def test_every_model_intent_is_handled_and_every_handled_intent_is_modelled(mode
                                 f"in {model.name}, not routed: {sorted(declared - routed)}")
 
 
-def suggested_phrases() -> set[str]:
-    """Every phrase a template offers the user, marked with hint("...")."""
+def suggested_phrases(locale: str = "en-US") -> set[str]:
+    """Every phrase the locale's templates offer the user, marked with hint("..."): its
+    language's (skill/templates/de/) and its own overrides' (skill/templates/es-ES/)."""
     phrases = set()
-    for path in TEMPLATES.rglob("*.ssml"):
-        phrases |= set(re.findall(r'hint\("([^"]+)"\)', path.read_text()))
+    for folder in {TEMPLATES / locale.split("-")[0], TEMPLATES / locale}:
+        for path in folder.rglob("*.ssml"):
+            phrases |= set(re.findall(r'hint\("([^"]+)"\)', path.read_text(encoding="utf-8")))
     return phrases
 
 
@@ -69,17 +72,22 @@ def test_templates_suggest_phrases() -> None:
 
 @pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
 def test_every_suggested_phrase_is_a_sample_utterance(model: Path) -> None:
-    """Never offer an option that leads nowhere: each hint matches a sample in every model.
+    """Never offer an option that leads nowhere: each hint of the locale's language matches a
+    sample in the locale's model.
 
     A hint matches a literal sample, or a sample with a slot that the phrase fills
     ("twenty" fills "{minutes}").
     """
-    understanding = Understanding(json.loads(model.read_text()))
-    samples = {normalize_sample(s) for i in language_model(model)["intents"]
+    locale = model.stem
+    language = locale.split("-")[0]
+    understanding = Understanding(json.loads(model.read_text(encoding="utf-8")), locale)
+    samples = {normalize_sample(s, language) for i in language_model(model)["intents"]
                for s in i.get("samples", [])}
+    suggested = suggested_phrases(locale)
+    assert suggested, f"no hint() in the templates of {locale}"
     missing = {
-        p for p in suggested_phrases()
-        if normalize(p) not in samples
+        p for p in suggested
+        if normalize(p, language) not in samples
         and understanding.understand(p).intent in (None, "AMAZON.FallbackIntent")
     }
     assert not missing, f"suggested but not in {model.name}: {sorted(missing)}"

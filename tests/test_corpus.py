@@ -1,11 +1,12 @@
 """What people say to Cramp Coach, and the answer each utterance must get.
 
-tests/corpus/en-US.txt lists utterances (written blind, without the interaction model's own
-samples) by situation and place in the routine, with the answer each must get as template
-keys or routine state. Each case walks a fresh user to its place, then says the utterance
-through the console's literal matcher (tooling.standins.nlu) and the skill, as
-`cramp-coach chat` would. Failures are the point: they show the model engineer what is not
-understood yet. Nothing is marked xfail; set CRAMP_COACH_CORPUS=off to skip the module.
+tests/corpus/<locale>.txt (one per language, in its main locale) lists utterances (written
+blind, without the interaction model's own samples) by situation and place in the routine,
+with the answer each must get as template keys or routine state. Each case walks a fresh user
+to its place, then says the utterance, in the corpus's locale, through the console's literal
+matcher (tooling.standins.nlu) and the skill, as `cramp-coach chat` would. Failures are the
+point: they show the model engineer what is not understood yet. Nothing is marked xfail; set
+CRAMP_COACH_CORPUS=off to skip the module.
 
     python -m tests.test_corpus --report   # passes per group, and every failing utterance
 """
@@ -31,8 +32,9 @@ from tests.conftest import FakeClock, new_device
 from tooling.standins.alexa import Alexa, Device, Reply, Slot
 from tooling.standins.nlu import Understanding, Understood
 
-CORPUS = Path(__file__).resolve().parent / "corpus" / "en-US.txt"
-LOCALE = "en-US"
+CORPORA = Path(__file__).resolve().parent / "corpus"
+CORPUS = CORPORA / "en-US.txt"
+LOCALE = "en-US"  # the report's, unless --locale says otherwise
 
 pytestmark = pytest.mark.skipif(os.environ.get("CRAMP_COACH_CORPUS", "on") == "off",
                                 reason="CRAMP_COACH_CORPUS=off")
@@ -160,11 +162,16 @@ class Group:
     expect: Expect
     hints: tuple[Act, ...]
     line: int
+    locale: str = LOCALE  # the corpus file's: its utterances are said in that locale
     utterances: list[str] = field(default_factory=list, compare=False, hash=False)
 
     @property
     def name(self) -> str:
         return f"{self.place.name} -> {self.expect.text}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.locale} {self.name}"
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,7 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.group.place.name}: {self.utterance}"
+        return f"{self.group.locale} {self.group.place.name}: {self.utterance}"
 
 
 _PLACE = re.compile(r"^place\s+([\w.]+):\s*(speaker|car)\b(.*?)(?:=>(.*))?$")
@@ -182,10 +189,10 @@ _GROUP = re.compile(r"^==\s*([\w.]+)\s*->\s*(.+?)\s*(?:~(.*))?$")
 
 
 def load(path: Path = CORPUS) -> list[Group]:
-    """The corpus's groups, in the file's order."""
+    """The corpus's groups, in the file's order; the file's name is its locale."""
     places: dict[str, Place] = {}
     groups: list[Group] = []
-    for number, raw in enumerate(path.read_text().splitlines(), start=1):
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -198,7 +205,7 @@ def load(path: Path = CORPUS) -> list[Group]:
             if group[1] not in places:
                 raise ValueError(f"{path.name}:{number}: unknown place {group[1]!r}")
             groups.append(Group(places[group[1]], Expect.parse(group[2]),
-                                _acts(group[3] or ""), number))
+                                _acts(group[3] or ""), number, path.stem))
         elif not groups:
             raise ValueError(f"{path.name}:{number}: an utterance before any group")
         else:
@@ -206,7 +213,9 @@ def load(path: Path = CORPUS) -> list[Group]:
     return groups
 
 
-GROUPS = load()
+# Every corpus, each said in its own locale (every language with a model must have one: see
+# test_every_language_has_a_corpus).
+GROUPS = [group for path in sorted(CORPORA.glob("*.txt")) for group in load(path)]
 CASES = [Case(group, utterance) for group in GROUPS for utterance in group.utterances]
 HINTS = [(group, hint) for group in GROUPS for hint in group.hints]
 
@@ -215,13 +224,14 @@ HINTS = [(group, hint) for group in GROUPS for hint in group.hints]
 
 
 @cache
-def understanding() -> Understanding:
-    return Understanding.for_locale(LOCALE)
+def understanding(locale: str = LOCALE) -> Understanding:
+    return Understanding.for_locale(locale)
 
 
-def arrive(place: Place, make_alexa: MakeAlexa, clock: FakeClock) -> Alexa:
+def arrive(place: Place, make_alexa: MakeAlexa, clock: FakeClock,
+           locale: str = LOCALE) -> Alexa:
     """A fresh user at `place`: its setup done and its checks holding."""
-    alexa = make_alexa(device=new_device(place.device))
+    alexa = make_alexa(locale=locale, device=new_device(place.device))
     for act in place.setup:
         act.do(alexa, clock)
     last = alexa.last
@@ -269,8 +279,8 @@ class Result:
 
 
 def run(case: Case, make_alexa: MakeAlexa, clock: FakeClock) -> Result:
-    alexa = arrive(case.group.place, make_alexa, clock)
-    heard = understanding().understand(case.utterance)
+    alexa = arrive(case.group.place, make_alexa, clock, case.group.locale)
+    heard = understanding(case.group.locale).understand(case.utterance)
     return Result(case, heard, say(alexa, heard))
 
 
@@ -293,12 +303,12 @@ def test_what_people_say_gets_the_answer_it_must(
 
 
 @pytest.mark.parametrize("group, hint", HINTS,
-                         ids=[f"{g.name} ~ {h}" for g, h in HINTS])
+                         ids=[f"{g.id} ~ {h}" for g, h in HINTS])
 def test_the_right_intent_gets_the_expected_answer(
     group: Group, hint: Act, make_alexa: MakeAlexa, clock: FakeClock
 ) -> None:
     """The corpus expects what the skill does for the intent that is right there."""
-    alexa = arrive(group.place, make_alexa, clock)
+    alexa = arrive(group.place, make_alexa, clock, group.locale)
     if hint.name in ("LAUNCH", "START") and alexa.in_session:
         alexa.end_session("USER_INITIATED")  # one breath: a session of its own
     reply = hint.do(alexa, clock)
@@ -307,11 +317,22 @@ def test_the_right_intent_gets_the_expected_answer(
         f"state {_state(reply)}; wanted {group.expect.text}")
 
 
-def test_the_corpus_is_large_and_each_place_hears_an_utterance_once() -> None:
+def test_every_language_has_a_corpus() -> None:
+    """One corpus per language with a model, in a locale that has a model."""
+    from tests.conftest import LANGUAGES, LOCALES
+
+    corpora = sorted(p.stem for p in CORPORA.glob("*.txt"))
+    assert set(corpora) <= set(LOCALES), corpora
+    assert sorted(c.split("-")[0] for c in corpora) == LANGUAGES, corpora
+
+
+@pytest.mark.parametrize("corpus", sorted(p.stem for p in CORPORA.glob("*.txt")))
+def test_the_corpus_is_large_and_each_place_hears_an_utterance_once(corpus: str) -> None:
     """At least 450 utterances; none listed twice at one place (two answers for one thing)."""
-    assert len(CASES) >= 450
+    cases = [case for case in CASES if case.group.locale == corpus]
+    assert len(cases) >= 450
     seen: dict[tuple[str, str], str] = {}
-    for case in CASES:
+    for case in cases:
         key = (case.group.place.name, " ".join(re.sub(r"[^\w' ]", " ", case.utterance.lower())
                                               .split()))
         assert key not in seen, f"{case.id!r} is in {seen[key]!r} and {case.group.name!r}"
@@ -321,7 +342,7 @@ def test_the_corpus_is_large_and_each_place_hears_an_utterance_once() -> None:
 # --- The report -----------------------------------------------------------------------------
 
 
-def _in_process() -> Callable[[Case], Result]:
+def _in_process(locale: str = LOCALE) -> Callable[[Case], Result]:
     """The skill as the tests build it (tests/conftest.py), for running cases outside pytest."""
     os.environ.setdefault("CRAMP_COACH_DB", str(Path(tempfile.mkdtemp()) / "memory.sqlite3"))
     import logging
@@ -344,8 +365,8 @@ def _in_process() -> Callable[[Case], Result]:
         standin = TimersApiStandIn(clock=conftest._RequestClock())
         conftest._timers_api.append(standin)  # each case its own device's timers, as in tests
         try:
-            def make_alexa(device: Device | None = None) -> Alexa:
-                return Alexa(send, locale=LOCALE, device=device or new_device(), clock=clock,
+            def make_alexa(locale: str = locale, device: Device | None = None) -> Alexa:
+                return Alexa(send, locale=locale, device=device or new_device(), clock=clock,
                              outcome_of=conftest.OUTCOMES.pop)
 
             return run(case, make_alexa, clock)
@@ -355,13 +376,15 @@ def _in_process() -> Callable[[Case], Result]:
     return one
 
 
-def report(out: Any = sys.stdout) -> int:
+def report(out: Any = sys.stdout, locale: str = LOCALE) -> int:
     """Run every case; print passes per group, place and situation, then every failing
     utterance under its group with what the matcher heard and the keys the skill said."""
-    one = _in_process()
+    one = _in_process(locale)
+    groups = [group for group in GROUPS if group.locale == locale]
+    cases = [case for case in CASES if case.group.locale == locale]
     passes: dict[int, list[bool]] = defaultdict(list)
     failures: dict[int, list[str]] = defaultdict(list)
-    for case in CASES:
+    for case in cases:
         try:
             result = one(case)
         except AssertionError as error:  # a broken place, or a response off Alexa's rules
@@ -372,11 +395,11 @@ def report(out: Any = sys.stdout) -> int:
         if not result.passed:
             failures[case.group.line].append(
                 f"{case.utterance!r}: heard {result.heard_as}; said {', '.join(result.reply.keys)}")
-    width = max(len(group.name) for group in GROUPS) + 2
+    width = max(len(group.name) for group in groups) + 2
     places: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     situations: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     print(f"{'group':<{width}}pass/total", file=out)
-    for group in GROUPS:
+    for group in groups:
         passed, total = sum(passes[group.line]), len(passes[group.line])
         print(f"{group.name:<{width}}{passed:>3}/{total}", file=out)
         for tally, name in ((places, group.place.name), (situations, group.place.situation)):
@@ -387,9 +410,9 @@ def report(out: Any = sys.stdout) -> int:
         for name, (passed, total) in tally.items():
             print(f"{name:<20}{passed:>3}/{total}", file=out)
     passed = sum(p for p, _ in situations.values())
-    print(f"{'all':<20}{passed:>3}/{len(CASES)} ({100 * passed / len(CASES):.0f}%)", file=out)
-    print(f"\nFailing utterances ({len(CASES) - passed}), by group:", file=out)
-    for group in GROUPS:
+    print(f"{'all':<20}{passed:>3}/{len(cases)} ({100 * passed / len(cases):.0f}%)", file=out)
+    print(f"\nFailing utterances ({len(cases) - passed}), by group:", file=out)
+    for group in groups:
         if failures[group.line]:
             hints = " ".join(map(str, group.hints))
             print(f"{group.name}" + (f"  (right here: {hints})" if hints else ""), file=out)
@@ -403,11 +426,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--report", action="store_true",
                         help="passes per group and every failing utterance")
+    parser.add_argument("--locale", default=LOCALE, help="the corpus's locale (en-US)")
     args = parser.parse_args(argv)
     if not args.report:
         parser.print_help()
         return 2
-    return report()
+    return report(locale=args.locale)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import pytest
 
 from skill.routine import Line, State, load_routine
 from skill.speech import Voice, template_dirs, to_text
-from tests.conftest import LOCALES, check_ssml
+from tests.conftest import TEMPLATE_LOCALES, check_ssml
 from tests.full_run import words
 from tests.talk import FOR_ME, HELPER, NEXT, NO, step_of, walk_to
 from tests.wording_checks import Template, renders, templates
@@ -46,7 +46,7 @@ def source(loc: str, template: Template) -> Path:
     raise FileNotFoundError(template.name)
 
 
-@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("loc", TEMPLATE_LOCALES)
 def test_helper_variants_cover_the_routine(loc: str) -> None:
     """Every step, detail, stop, the pain question, red flags, help and wrap-up have one."""
     keys = {t.key for t in templates(loc) if t.variant == VARIANT}
@@ -63,14 +63,14 @@ def test_helper_variants_cover_the_routine(loc: str) -> None:
     assert not sorted(required - keys)
 
 
-@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("loc", TEMPLATE_LOCALES)
 def test_every_helper_variant_has_its_original(loc: str) -> None:
     """A variant is only ever an alternative phrasing of a key that exists on its own."""
     orphans = [t.name for t in helpers(loc) if t.original not in templates(loc)]
     assert helpers(loc) and not orphans
 
 
-@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("loc", TEMPLATE_LOCALES)
 def test_helper_variant_renders_wherever_its_original_does(loc: str) -> None:
     """In every state and with every argument its original renders with, the variant renders
     too (tests/test_wording.py checks each rendering is SSML Alexa accepts)."""
@@ -87,7 +87,7 @@ def _hints(path: Path) -> set[str]:
     return set(re.findall(r'hint\("([^"]+)"\)', path.read_text()))
 
 
-@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("loc", TEMPLATE_LOCALES)
 def test_helper_variant_offers_the_same_phrases(loc: str) -> None:
     """The helper is offered exactly the options the runner is (each already a sample)."""
     differ = [t.name for t in helpers(loc)
@@ -103,7 +103,7 @@ def _macros_used(path: Path) -> set[tuple[str, str]]:
             for name in names.split(",")}
 
 
-@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("loc", TEMPLATE_LOCALES)
 def test_helper_variant_uses_the_same_macros(loc: str) -> None:
     """The variant imports the same shared macros, so the emergency number stays by locale."""
     problems: list[str] = []
@@ -117,7 +117,7 @@ def test_helper_variant_uses_the_same_macros(loc: str) -> None:
     assert not problems
 
 
-@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("loc", TEMPLATE_LOCALES)
 def test_helper_variant_is_about_as_short_as_its_original(loc: str) -> None:
     """A helper is busy too: at most a third longer than the runner's wording, plus a word."""
     problems: list[str] = []
@@ -130,7 +130,7 @@ def test_helper_variant_is_about_as_short_as_its_original(loc: str) -> None:
     assert not problems, "\n".join(problems)
 
 
-@pytest.mark.parametrize("loc", LOCALES)
+@pytest.mark.parametrize("loc", TEMPLATE_LOCALES)
 @pytest.mark.parametrize("key", ["mode/helper_on", "mode/helper_off"])
 def test_mode_switches_are_short_acknowledgements(loc: str, key: str) -> None:
     """Switching who the skill talks to is a one-line acknowledgement (no variant needed)."""

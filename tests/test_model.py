@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from skill.speech import TEMPLATES
+from tests.conftest import MAIN_LOCALES
 from tooling.build.publishing import PROJECT_ROOT, check_interaction_model, model_files
 from tooling.standins.alexa import Alexa, Reply, _slots
 from tooling.standins.nlu import OPEN_SLOT_TYPES, Understanding, Understood
@@ -208,7 +209,8 @@ def test_every_sample_is_heard_as_its_own_intent(in_locale: str) -> None:
     assert not wrong
 
 
-# Every phrase a template suggests with hint("..."), and the intent that does what it says.
+# Every phrase a template suggests with hint("..."), and the intent that does what it says,
+# per language (each language's templates suggest their own phrases).
 HINTS = {
     "next": "AMAZON.NextIntent", "repeat": "AMAZON.RepeatIntent",
     "go back": "AMAZON.PreviousIntent", "yes": "AMAZON.YesIntent", "no": "AMAZON.NoIntent",
@@ -221,22 +223,44 @@ HINTS = {
     "tell me more": "MoreDetailIntent", "it hurts more": "HurtsMoreIntent",
     "help": "AMAZON.HelpIntent",
 }
+HINTS_BY_LANGUAGE = {
+    "en": HINTS,
+    "de": {
+        "weiter": "AMAZON.NextIntent", "wiederholen": "AMAZON.RepeatIntent",
+        "zurück": "AMAZON.PreviousIntent", "ja": "AMAZON.YesIntent", "nein": "AMAZON.NoIntent",
+        "weiter massieren": "KeepMassagingIntent", "fünfzehn": "SetTimerIntent",
+        "zwanzig": "SetTimerIntent", "nein danke": "AMAZON.NoIntent",
+        "Timer stellen": "SetTimerIntent", "ich habe geparkt": "ParkedIntent",
+        "neu anfangen": "AMAZON.StartOverIntent", "stopp": "AMAZON.StopIntent",
+        "weitermachen": "AMAZON.ResumeIntent", "starten": "StartRoutineIntent",
+        "was brauche ich": "ChecklistIntent", "wie verhindere ich das": "PreventionIntent",
+        "mehr dazu": "MoreDetailIntent", "es tut mehr weh": "HurtsMoreIntent",
+        "Hilfe": "AMAZON.HelpIntent",
+    },
+}
+LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})
 
 
-def suggested_phrases() -> set[str]:
-    return {phrase for path in TEMPLATES.rglob("*.ssml")
+def suggested_phrases(language: str = "en") -> set[str]:
+    """The phrases the language's templates suggest (its folder and its countries')."""
+    folders = [p for p in TEMPLATES.iterdir() if p.is_dir() and p.name.split("-")[0] == language]
+    return {phrase for folder in folders for path in folder.rglob("*.ssml")
             for phrase in re.findall(r'hint\("([^"]+)"\)', path.read_text(encoding="utf-8"))}
 
 
-def test_every_suggested_phrase_has_an_intent_here() -> None:
-    """A new hint in a template needs its intent named here, so the next test can check it."""
-    assert suggested_phrases() == set(HINTS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_suggested_phrase_has_an_intent_here(lang: str) -> None:
+    """A new hint in a template needs its intent named here (HINTS_BY_LANGUAGE, a table per
+    language), so the next test can check it."""
+    assert lang in HINTS_BY_LANGUAGE, f"add the {lang} hints and their intents"
+    assert suggested_phrases(lang) == set(HINTS_BY_LANGUAGE[lang])
 
 
 @pytest.mark.parametrize("in_locale", LOCALES)
 def test_every_suggested_phrase_leads_to_the_intent_that_does_it(in_locale: str) -> None:
     """Saying what the skill suggests does what the suggestion says, in every locale."""
-    assert {p: heard(p, in_locale).intent for p in HINTS} == HINTS
+    hints = HINTS_BY_LANGUAGE.get(in_locale.split("-")[0], {})
+    assert hints and {p: heard(p, in_locale).intent for p in hints} == hints
 
 
 # What people say, by situation, and what it must reach. One line per way of speaking.
@@ -372,18 +396,21 @@ def test_every_sign_said_plainly_is_its_own_red_flag(in_locale: str) -> None:
             "RedFlagIntent", value["id"]), value["name"]["value"]
 
 
-def test_every_sign_word_can_be_said() -> None:
+@pytest.mark.parametrize("in_locale", MAIN_LOCALES)
+def test_every_sign_word_can_be_said(in_locale: str) -> None:
     """Each synonym of a sign resolves to it in at least one RedFlagIntent sample: no value the
     samples can never carry."""
-    model = load("en-US")
-    fill = {"{person}": "my wife", "{possessive}": "her", "{muscle}": "calf"}
+    model = load(in_locale)
+    fill = {f"{{{slot}}}": type_values(model, kind)[0]["name"]["value"]
+            for slot, kind in (("person", "PERSON"), ("possessive", "POSSESSIVE"),
+                               ("muscle", "MUSCLE"))}
     carriers = [s for s in intent_of(model, "RedFlagIntent")["samples"] if "{symptom}" in s]
 
     def says(carrier: str, synonym: str, sign: str) -> bool:
         text = carrier.replace("{symptom}", synonym)
         for slot, words in fill.items():
             text = text.replace(slot, words)
-        understood = heard(text)
+        understood = heard(text, in_locale)
         return (understood.intent == "RedFlagIntent"
                 and understood.slots["symptom"].resolved_id == sign)
 
@@ -401,10 +428,12 @@ VARIED = ["StartRoutineIntent", "AMAZON.NextIntent", "AMAZON.YesIntent", "AMAZON
           "SkipIntent", "AMAZON.RepeatIntent", "SlowerIntent", "LouderIntent"]
 
 
-@pytest.mark.parametrize("name", VARIED)
-def test_intents_where_people_vary_have_dozens_of_samples(name: str) -> None:
-    """At least two dozen samples where people say the same thing in many ways."""
-    assert len(intent_of(load("en-US"), name)["samples"]) >= 24
+@pytest.mark.parametrize("in_locale", MAIN_LOCALES)
+def test_intents_where_people_vary_have_dozens_of_samples(in_locale: str) -> None:
+    """At least two dozen samples where people say the same thing in many ways, in each
+    language's main model."""
+    few = {name: len(intent_of(load(in_locale), name)["samples"]) for name in VARIED}
+    assert not {name: n for name, n in few.items() if n < 24}
 
 
 # --- the publishing checks on the model ------------------------------------------------------

@@ -119,7 +119,9 @@ class Project:
 
     @property
     def locale(self) -> str:
-        return sorted(self.manifest["manifest"]["publishingInformation"]["locales"])[0]
+        """The locale the breakages edit: en-US (they are written in English) if published."""
+        published = sorted(self.manifest["manifest"]["publishingInformation"]["locales"])
+        return "en-US" if "en-US" in published else published[0]
 
     @property
     def info(self) -> dict[str, Any]:

@@ -6,12 +6,16 @@ within 12, and no response inside the routine runs over 40 words except the chec
 the wrap-up. Measured in every situation of tests/full_run.py SITUATIONS and every locale with
 a model, language-neutrally: the lines said before the first step instruction (`step/<id>`,
 not the header) are found by key, rendered as the skill renders them, and counted with
-tests/full_run.py `words` (tokens with a letter or digit). `make speech-report` prints the
-same runs in full, with seconds.
+tests/full_run.py `words` (tokens with a letter or digit). Languages differ in how many words
+say the same thing, so the same runs are also timed in seconds by espeak-ng in the locale's
+own voice, where it is installed (`apt-get install espeak-ng`; skipped without it).
+`make speech-report` prints the same runs in full, with seconds.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 
 import pytest
@@ -130,3 +134,33 @@ def test_the_budgets_measure_real_instructions(runner: Callable[[Situation], Ale
     keys, count = before_instruction(alexa, launch)
     assert keys and keys[-1] == "step/header"
     assert 0 < count < words(launch.speech)
+
+
+# espeak-ng's voice for each language (its default rate, about 175 words a minute, is close to
+# Alexa's): the seconds are a measure across languages, not Alexa's exact timing.
+ESPEAK_VOICES = {"en": "en-us", "de": "de", "es": "es-419", "fr": "fr-fr", "it": "it",
+                 "pt": "pt-br"}
+RESPONSE_SECONDS = 18.0  # 40 English words at espeak-ng's rate, with room for the pauses
+
+
+def seconds(ssml: str, locale: str) -> float:
+    """How long espeak-ng takes to say the SSML in the locale's voice (from the WAV's size)."""
+    voice = ESPEAK_VOICES.get(locale.split("-")[0], locale.split("-")[0])
+    wav = subprocess.run(["espeak-ng", "-m", "-v", voice, "--stdout", ssml],
+                         capture_output=True, check=True, timeout=30).stdout
+    rate = int.from_bytes(wav[24:28], "little")  # the WAV header's sample rate, 16-bit mono
+    return (len(wav) - 44) / (2 * rate)
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_no_response_inside_the_routine_takes_over_18_seconds(
+    runner: Callable[[Situation], Alexa], locale: str
+) -> None:
+    """A full run on a speaker, timed in the locale's voice: every response after the launch,
+    but the checklist and the wrap-up, is said within 18 seconds."""
+    run = walk(runner(SITUATIONS[0]), opening=SITUATIONS[0].opening)
+    timed = [(r.keys, seconds(r.speech, locale)) for r in run.replies[1:]
+             if not LONG_ALLOWED & set(r.keys)]
+    assert timed and all(t > 0 for _, t in timed)
+    over = [(keys, round(t, 1)) for keys, t in timed if t > RESPONSE_SECONDS]
+    assert not over, over

@@ -9,12 +9,14 @@ that ARGS really covers what it passes.
 
 from __future__ import annotations
 
+import json
 import re
 import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,11 +41,13 @@ from skill.routine import (
 )
 from skill.speech import Voice, template_dirs, to_text
 from skill.timers import CONTINUE_WITH_SKILL_NAME
-from tests.conftest import LOCALES
+from tests.conftest import TEMPLATE_LOCALES
 
 ROUTINE = load_routine()
 STEP_IDS = tuple(s.id for s in ROUTINE.steps)
-ENGLISH = tuple(locale for locale in LOCALES if locale.startswith("en-"))
+# The English locales whose words can differ (the others share en-US's templates): the
+# English-only checks (the caregiver's phrasing, walking, calls) run on these.
+ENGLISH = tuple(locale for locale in TEMPLATE_LOCALES if locale.startswith("en-"))
 MACROS = {"macros.ssml", "timer/macros.ssml"}  # shared pieces, never spoken on their own
 
 
@@ -79,7 +83,7 @@ def templates(locale: str) -> tuple[Template, ...]:
     return tuple(sorted(found, key=lambda t: t.name))
 
 
-def template_params(locale_list: tuple[str, ...] | list[str] = LOCALES,
+def template_params(locale_list: tuple[str, ...] | list[str] = TEMPLATE_LOCALES,
                     *, variant: str | None = None) -> list[Any]:
     """pytest params (locale, template) for every template of every locale given, for a test
     whose arguments are `loc, template` (conftest parametrizes any argument named `locale`)."""
@@ -386,67 +390,33 @@ def flatten(args: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-# --- English content ---------------------------------------------------------------------
+# --- the article's facts, per language ---------------------------------------------------
 
-# The article's facts (DESIGN.md section 2), each assigned to the template that must say it,
-# as the English templates phrase them now (compared case-insensitively). Rendered with the
-# arguments given, in the state of the key's step (state_for).
-FACTS: Mapping[str, tuple[Mapping[str, Any], tuple[str, ...]]] = {
-    "step/stop": ({"can_walk": True}, (
-        "stop running", "somewhere safe to rest and stretch", "walk home", "treadmill",
-        "sit down")),
-    "more/stop": ({}, ("fall",)),
-    "step/stretch": ({}, (
-        "straighten the cramping leg", "pull your toes up toward your knee", "calf cramps",
-        "most common")),
-    "more/stretch": ({}, ("toes back toward your knee", "calf", "most often")),
-    "step/massage": ({}, ("gentle pressure", "if the pain increases, stop the massage")),
-    "more/massage": ({}, ("relax", "recover")),
-    "step/cold": ({}, (
-        "cold compress", "15 to 20 minutes", "never on bare skin", "repeat hourly",
-        "completely gone")),
-    "more/cold": ({}, (
-        "reduces blood flow", "bruising", "further damage", "relax", "bare skin",
-        "damage the skin")),
-    "step/heat": ({}, (
-        "once the cramp has passed", "hot shower", "very warm bath", "15 minutes",
-        "heating pad")),
-    "more/heat": ({}, ("main cramp has passed",)),
-    "step/hydrate": ({}, ("plenty of water", "rehydration", "sweating a lot", "dehydration")),
-    "more/hydrate": ({}, ("before, during and after",)),
-    "step/medicine": ({}, (
-        "anti-inflammatory", "ibuprofen", "naproxen", "still sore", "as the label says",
-        "over-the-counter medicine isn't enough, see a doctor")),
-    "more/medicine": ({}, ("non-steroidal", "muscle injury", "professional treatment")),
-    "step/rest": ({}, (
-        "until all the pain is gone", "several days", "other muscle groups", "fully recovered")),
-    "more/rest": ({}, ("other muscle groups",)),
-    "finish/wrap_up": ({}, (
-        "endurance training or plyometrics", "conditioning", "before, during and after",
-        "after every run", "diabetes or thyroid disease", "health professional")),
-    "info/prevention": ({}, (
-        "overuse", "strain", "dehydration", "too far, too fast", "warm-up",
-        "endurance training or plyometrics", "rest days")),
-    "info/checklist": ({}, ("cold compress", "non-steroidal anti-inflammatory",
-                            "ibuprofen or naproxen")),
-    "card/checklist": ({}, (
-        "cold compress", "never put ice on bare skin", "non-steroidal anti-inflammatory",
-        "ibuprofen or naproxen", "as the label says", "15 to 20 minutes", "every hour",
-        "not a substitute for professional medical advice")),
-    "screen/checklist_items": ({}, ("cold compress", "bare skin", "ibuprofen or naproxen",
-                                    "as the label says")),
-    "screen/disclaimer": ({}, ("not a substitute for professional medical advice",)),
-    "help/disclaimer": ({}, ("not a substitute for professional medical advice",)),
-    # The disclaimer heard on first launch (DESIGN.md section 4), trimmed so that the first
-    # instruction comes within 25 words; help and the checklist card say it in full.
-    "open/welcome": ({"first_time": True}, ("not a doctor",)),
-    "open/disclaimer": ({}, ("not a doctor",)),
-    "safety/severe_pain_doctor": ({}, ("muscle injury", "doctor")),
-    "safety/stop/massage": ({}, ("stop the massage",)),
-    "gate/ask": ({}, ("getting worse",)),
-    "gate/yes": ({}, ("no massage",)),
-    "safety/emergency": ({}, ("can't make calls",)),
-}
+FACTS_DIR = Path(__file__).parent / "facts"
+Facts = Mapping[str, tuple[Mapping[str, Any], tuple[str, ...]]]
+
+
+def language_of(locale: str) -> str:
+    return locale.split("-")[0]
+
+
+@cache
+def facts(language: str) -> Facts:
+    """The article's facts (DESIGN.md section 2), each assigned to the template that must say
+    it, as that language's templates phrase them (compared case-insensitively): rendered with
+    the arguments given, in the state of the key's step (state_for). tests/facts/<language>.json
+    is {key: {"args": {...}, "phrases": [...]}}; a language without one has no facts to check
+    and fails (FileNotFoundError), so a new language cannot slip through unchecked.
+
+    English: the disclaimer heard on first launch (open/welcome, DESIGN.md section 4) is
+    trimmed to "not a doctor" so that the first instruction comes within 25 words; help and
+    the checklist card say it in full."""
+    data = json.loads((FACTS_DIR / f"{language}.json").read_text(encoding="utf-8"))
+    return {key: (dict(entry["args"]), tuple(entry["phrases"])) for key, entry in data.items()}
+
+
+# English, as the rest of the English-only checks (ARTICLE, the helper's phrasing) use it.
+FACTS: Facts = facts("en")
 
 # Every fact of the article (DESIGN.md section 2), as the English templates phrase it: each
 # must be said somewhere in the routine's own words (ROUTINE_FAMILIES), whichever template
@@ -500,7 +470,13 @@ def emergency_number(locale: str) -> str | None:
 
 
 def spoken_number(number: str) -> re.Pattern[str]:
-    """How the number must appear in SSML: digit by digit, or Australia's "triple zero"."""
-    if number == "000":
-        return re.compile(r"triple zero", re.IGNORECASE)
-    return re.compile(rf'<say-as interpret-as="digits">\s*{re.escape(number)}\s*</say-as>')
+    """How the number must appear in SSML: as its digits, inside the markup that tells the
+    voice how to say it, in any language: read digit by digit (<say-as interpret-as="digits">,
+    en-US "nine one one"), as a number (<say-as interpret-as="cardinal">, French "le quinze"),
+    or in the words people there use (<sub alias="triple zero">000</sub>, German
+    <sub alias="eins eins zwei">112</sub>): the digits stay in the markup, so the check needs
+    no language, and the listener hears the locale's way of saying them."""
+    digits = re.escape(number)
+    return re.compile(
+        rf'<say-as interpret-as="(?:digits|cardinal|telephone)">\s*{digits}\s*</say-as>'
+        rf'|<sub alias="[^"<>]+">\s*{digits}\s*</sub>')

@@ -9,7 +9,9 @@ locale's example phrases. The ASK CLI deploys real files, so the output is commi
 of date.
 
 Only the generated parts of skill.json are touched, and the file is rewritten only when they
-change, so other edits to it (permissions, interfaces) are kept as they are.
+change, so other edits to it (permissions, interfaces) are kept as they are. Other languages
+(de-DE, es-MX...) are written by hand, model and skill.json entries alike, and left alone here
+(docs/languages.md).
 """
 
 from __future__ import annotations
@@ -157,7 +159,8 @@ def load_overrides(root: Path = PROJECT_ROOT) -> dict[str, LocaleOverride]:
 
 
 def all_locales(root: Path = PROJECT_ROOT) -> list[str]:
-    """en-US first, then every generated locale in the overrides file's order."""
+    """The English locales: en-US first, then every generated locale in the overrides file's
+    order (other languages' models are not generated)."""
     return [SOURCE_LOCALE, *load_overrides(root)]
 
 

@@ -71,13 +71,27 @@ ARTICLES_AND_PREPOSITIONS = frozenset(
     {"a", "an", "the", "about", "at", "by", "for", "from", "in", "into", "of", "off", "on",
      "onto", "to", "with", "my"}
 )
-# How an example phrase may open the skill: "Alexa, <launch phrase> <invocation name> ...".
-EXAMPLE_LAUNCH_PHRASES = (
-    "ask", "begin", "launch", "load", "open", "play", "resume", "run", "start", "talk to",
-    "tell", "use",
-)
+# How an example phrase may open the skill: "Alexa, <launch phrase> <invocation name> ...",
+# per language (Alexa's documented launch phrases in each).
+EXAMPLE_LAUNCH_PHRASES: dict[str, tuple[str, ...]] = {
+    "en": ("ask", "begin", "launch", "load", "open", "play", "resume", "run", "start",
+           "talk to", "tell", "use"),
+    "de": ("öffne", "starte", "frag", "frage", "sag", "sage", "bitte", "spiele", "lade"),
+    "es": ("abre", "inicia", "empieza", "pide a", "pregunta a", "dile a", "pídele a"),
+    "fr": ("ouvre", "lance", "démarre", "demande à", "dis à"),
+    "it": ("apri", "avvia", "chiedi a", "di' a", "dì a", "di a"),
+    "pt": ("abra", "abre", "inicie", "comece", "peça ao", "peça para o", "pergunte ao",
+           "diga ao", "fale com"),
+}
 # Words Alexa lets stand between the invocation name and the utterance ("ask X to ...").
-CONNECTING_WORDS = ("and then", "to", "for", "about", "that", "if", "whether", "and")
+CONNECTING_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("and then", "to", "for", "about", "that", "if", "whether", "and"),
+    "de": ("und dann", "und", "ob", "dass", "nach", "wegen", "zu", "um", "für"),
+    "es": ("y luego", "y", "que", "si", "sobre", "por", "para"),
+    "fr": ("et puis", "et", "de", "d'", "si", "que", "pour"),
+    "it": ("e poi", "e", "di", "se", "che", "per"),
+    "pt": ("e depois", "e", "que", "se", "para", "sobre"),
+}
 
 # A sample whose slots can take more combinations of custom values than this is compared with
 # the other intents' samples without slots only (listing the product would take too long).
@@ -91,7 +105,12 @@ MAX_EXAMPLE_PHRASES = 3
 MAX_NAME_CHARS = 50
 MAX_SUMMARY_CHARS = 160
 MAX_DESCRIPTION_CHARS = 4000
-DISCLAIMER_PHRASES = ("not a substitute for professional medical advice", "emergency")
+# The medical disclaimer every store description carries, per language (lower case): a
+# language not listed here fails the check until its phrases are added.
+DISCLAIMER_PHRASES: dict[str, tuple[str, ...]] = {
+    "en": ("not a substitute for professional medical advice", "emergency"),
+    "de": ("kein ersatz für eine ärztliche beratung", "notfall"),
+}
 PRIVACY_FLAGS = ("allowsPurchases", "usesPersonalInfo", "isChildDirected", "isExportCompliant",
                  "containsAds")
 
@@ -670,7 +689,11 @@ def check_manifest(manifest: Any, *, uses_timers: bool = False, uses_apl: bool =
             elif len(text) > limit:
                 problems.append(f"{at}.{key} is {len(text)} characters (at most {limit})")
         description = _normalize(str(info.get("description", "")))
-        for phrase in DISCLAIMER_PHRASES:
+        disclaimer = DISCLAIMER_PHRASES.get(locale.split("-")[0])
+        if disclaimer is None:
+            problems.append(f"{at}: no disclaimer phrases known for the language: add them to "
+                            f"tooling/build/publishing.py DISCLAIMER_PHRASES")
+        for phrase in disclaimer or ():
             if phrase not in description:
                 problems.append(f"{at}.description lacks the medical disclaimer ({phrase!r})")
         phrases = info.get("examplePhrases")
@@ -866,7 +889,8 @@ def check_example_phrases(manifest: Any, models: Mapping[str, Any],
                 continue
             # Compare words only: drop the wake word, commas and closing punctuation.
             rest = _normalize(phrase[len("Alexa,"):].replace(",", " ").rstrip(".?! "))
-            launch = next((lp for lp in EXAMPLE_LAUNCH_PHRASES
+            language = locale.split("-")[0]
+            launch = next((lp for lp in EXAMPLE_LAUNCH_PHRASES.get(language, ())
                            if rest.startswith(f"{lp} {invocation}")), None)
             if launch is None:
                 problems.append(f"{at} must continue with a launch word (open, ask, tell, "
@@ -879,7 +903,8 @@ def check_example_phrases(manifest: Any, models: Mapping[str, Any],
             request = request.strip()
             if not request:
                 continue
-            candidates = [request] + [request[len(w) + 1:] for w in CONNECTING_WORDS
+            candidates = [request] + [request[len(w) + 1:]
+                                      for w in CONNECTING_WORDS.get(language, ())
                                       if request.startswith(w + " ")]
             if not any(forms.fit(c) for c in candidates):
                 problems.append(f"{at}: {request!r} is not a sample utterance of the {locale} "

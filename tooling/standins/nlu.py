@@ -38,25 +38,146 @@ MODELS = Path(__file__).resolve().parents[2] / "interaction_models"
 # custom type matches only its own values, so a person or a muscle slot swallows no stray words.
 OPEN_SLOT_TYPES = frozenset({"RED_FLAG"})
 
-# Spoken numbers as AMAZON.NUMBER and AMAZON.Ordinal deliver them: as digits.
-_NUMBERS = {w: i for i, w in enumerate([
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty",
-])}
-_ORDINALS = {w: i for i, w in enumerate([
-    "zeroth", "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
-    "ninth", "tenth",
-])}
-_DIGIT_WORDS = {w: str(i) for w, i in _NUMBERS.items() if i < 10}
-_LAUNCH_WORDS = ("open", "launch", "start", "begin", "load", "run", "use", "talk to", "resume",
-                 "play")
-# "ask cramp coach to ...", "tell cramp coach that ...": {name} is the invocation name.
-_ASK = r"(?:ask|tell)\s+{name}(?:\s+(?:(?:to|for|about|that|if|whether)\s+)?(.*))?"
-# "open cramp coach and ...", "start cramp coach for ...".
-_LAUNCH_AND = r"(?:{launch})\s+{name}\s+(?:and then|and|to|for|about)\s+(.+)"
-# "... using cramp coach", "... with cramp coach", "... from cramp coach".
-_ACTION_FIRST = r"(.+?)\s+(?:using|with|from|on)\s+{name}"
+@dataclass(frozen=True)
+class Language:
+    """What the stand-in needs to know of a language: spoken numbers as AMAZON.NUMBER and
+    AMAZON.Ordinal deliver them (digits), the words of durations, and Alexa's launch phrases."""
+
+    numbers: tuple[str, ...]  # 0, 1, 2 ... 20 spoken
+    tens: dict[str, int]
+    ordinals: tuple[str, ...]  # 0th, 1st ... 10th (the stems: endings are dropped)
+    launch: tuple[str, ...]  # "open", "start" ...
+    # "ask cramp coach to ...": regular expressions with {name}, the group the request.
+    ask: str
+    launch_and: str  # "open cramp coach and ..."; {launch} the launch words
+    action_first: str  # "... using cramp coach"
+    polite: tuple[str, ...]  # "please", "now" after the name
+    one_shot: str  # how a request is said in the breath that opens the skill: {name} {request}
+    minute: str  # regex of the word for minute(s)
+    hour: str
+    an_hour: tuple[str, ...]
+    half_hour: tuple[str, ...]
+    ones: tuple[str, ...] = ()  # other words for one ("ein", "eine"; "un", "una")
+    compound: str = ""  # how 21..99 are built: "{unit}und{tens}" (German) or "{tens} {unit}"
+    ordinal_endings: str = ""  # dropped from an ordinal before it is looked up
+
+
+LANGUAGES: dict[str, Language] = {
+    "en": Language(
+        numbers=("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                 "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen",
+                 "sixteen", "seventeen", "eighteen", "nineteen", "twenty"),
+        tens={"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+              "seventy": 70, "eighty": 80, "ninety": 90},
+        ordinals=("zeroth", "first", "second", "third", "fourth", "fifth", "sixth",
+                  "seventh", "eighth", "ninth", "tenth"),
+        launch=("open", "launch", "start", "begin", "load", "run", "use", "talk to", "resume",
+                "play"),
+        ask=r"(?:ask|tell)\s+{name}(?:\s+(?:(?:to|for|about|that|if|whether)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:and then|and|to|for|about)\s+(.+)",
+        action_first=r"(.+?)\s+(?:using|with|from|on)\s+{name}",
+        polite=("please", "now"), one_shot="tell {name} {request}",
+        minute=r"minutes?", hour=r"hours?",
+        an_hour=("an hour", "one hour"), half_hour=("half an hour", "half hour"),
+        compound="{tens} {unit}"),
+    # German: Alexa's own phrases ("Alexa, öffne ...", "Alexa, frag ..., ob ...", "sag ...,
+    # dass ...", "starte ...", "... mit cramp coach"); numbers as one word, "einundzwanzig".
+    "de": Language(
+        numbers=("null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht",
+                 "neun", "zehn", "elf", "zwölf", "dreizehn", "vierzehn", "fünfzehn",
+                 "sechzehn", "siebzehn", "achtzehn", "neunzehn", "zwanzig"),
+        tens={"zwanzig": 20, "dreißig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
+              "siebzig": 70, "achtzig": 80, "neunzig": 90},
+        ordinals=("nullt", "erst", "zweit", "dritt", "viert", "fünft", "sechst", "siebt",
+                  "acht", "neunt", "zehnt"),
+        launch=("öffne", "öffnen", "starte", "starten", "beginne", "spiele", "lade"),
+        ask=r"(?:frag|frage|sag|sage|bitte)\s+{name}(?:\s+(?:(?:ob|dass|nach|wegen|zu|um)\s+)?"
+            r"(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:und dann|und|für|mit)\s+(.+)",
+        action_first=r"(.+?)\s+(?:mit|von|bei|über)\s+{name}",
+        polite=("bitte", "jetzt"), one_shot="sag {name} {request}",
+        minute=r"minuten?", hour=r"stunden?",
+        an_hour=("eine stunde", "ein stunde"), half_hour=("eine halbe stunde", "halbe stunde"),
+        ones=("ein", "eine", "einen", "einer"), compound="{unit}und{tens}",
+        ordinal_endings=r"(?:e|er|en|es|em)$"),
+
+    # Spanish, French, Italian and Portuguese: the numbers, ordinals and durations Alexa
+    # resolves, and its launch phrases there ("abre cramp coach", "dile a cramp coach que ...").
+    "es": Language(
+        numbers=("cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho",
+                 "nueve", "diez", "once", "doce", "trece", "catorce", "quince", "dieciséis",
+                 "diecisiete", "dieciocho", "diecinueve", "veinte"),
+        tens={"veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50, "sesenta": 60},
+        ordinals=("cer", "primer", "segund", "tercer", "cuart", "quint", "sext", "séptim",
+                  "octav", "noven", "décim"),
+        launch=("abre", "inicia", "empieza", "comienza", "abrir"),
+        ask=r"(?:pide a|pídele a|pregunta a|pregúntale a|dile a)\s+{name}(?:\s+(?:(?:que|si|"
+            r"por|sobre|para)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:y luego|y|para)\s+(.+)",
+        action_first=r"(.+?)\s+(?:con|en|usando|desde)\s+{name}",
+        polite=("por favor", "ahora"), one_shot="dile a {name} que {request}",
+        minute=r"minutos?", hour=r"horas?", an_hour=("una hora", "un hora"),
+        half_hour=("media hora",), ones=("un", "una"), compound="{tens} y {unit}",
+        ordinal_endings=r"(?:o|a|os|as)$"),
+    "fr": Language(
+        numbers=("zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf",
+                 "dix", "onze", "douze", "treize", "quatorze", "quinze", "seize", "dix sept",
+                 "dix huit", "dix neuf", "vingt"),
+        tens={"vingt": 20, "trente": 30, "quarante": 40, "cinquante": 50, "soixante": 60},
+        ordinals=("zér", "prem", "deux", "trois", "quatr", "cinqu", "six", "sept", "huit",
+                  "neuv", "dix"),
+        launch=("ouvre", "lance", "démarre", "commence"),
+        ask=r"(?:demande à|dis à)\s+{name}(?:\s+(?:(?:de|d'|si|que|pour)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:et puis|et|pour)\s+(.+)",
+        action_first=r"(.+?)\s+(?:avec|sur|depuis)\s+{name}",
+        polite=("s'il te plaît", "s'il vous plaît", "maintenant"),
+        one_shot="dis à {name} que {request}", minute=r"minutes?", hour=r"heures?",
+        an_hour=("une heure",), half_hour=("une demi heure", "demi heure"), ones=("une",),
+        compound="{tens} {unit}", ordinal_endings=r"(?:ième|ière|ier)$"),
+    "it": Language(
+        numbers=("zero", "uno", "due", "tre", "quattro", "cinque", "sei", "sette", "otto", "nove",
+                 "dieci", "undici", "dodici", "tredici", "quattordici", "quindici", "sedici",
+                 "diciassette", "diciotto", "diciannove", "venti"),
+        tens={"venti": 20, "trenta": 30, "quaranta": 40, "cinquanta": 50, "sessanta": 60},
+        ordinals=("zer", "prim", "second", "terz", "quart", "quint", "sest", "settim", "ottav",
+                  "non", "decim"),
+        launch=("apri", "avvia", "inizia", "lancia"),
+        ask=r"(?:chiedi a|di' a|dì a|di a|dici a)\s+{name}(?:\s+(?:(?:di|se|che|per)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+{name}\s+(?:e poi|e|per)\s+(.+)",
+        action_first=r"(.+?)\s+(?:con|su|da)\s+{name}",
+        polite=("per favore", "adesso", "ora"), one_shot="chiedi a {name} {request}",
+        minute=r"minut[oi]", hour=r"or[ae]", an_hour=("un'ora", "una ora"),
+        half_hour=("mezz'ora", "mezza ora"), ones=("un", "una"), compound="{tens}{unit}",
+        ordinal_endings=r"(?:o|a|i|e)$"),
+    "pt": Language(
+        numbers=("zero", "um", "dois", "três", "quatro", "cinco", "seis", "sete", "oito", "nove",
+                 "dez", "onze", "doze", "treze", "catorze", "quinze", "dezesseis", "dezessete",
+                 "dezoito", "dezenove", "vinte"),
+        tens={"vinte": 20, "trinta": 30, "quarenta": 40, "cinquenta": 50, "sessenta": 60},
+        ordinals=("zer", "primeir", "segund", "terceir", "quart", "quint", "sext", "sétim",
+                  "oitav", "non", "décim"),
+        launch=("abra", "abre", "inicie", "inicia", "comece", "começa"),
+        ask=r"(?:peça ao|peça para o|pergunte ao|pergunta ao|diga ao|diz ao|fale com o|"
+            r"fala com o|fale com)\s+{name}(?:\s+(?:(?:que|se|para|sobre)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+(?:o\s+)?{name}\s+(?:e depois|e|para)\s+(.+)",
+        action_first=r"(.+?)\s+(?:com|no|usando)\s+(?:o\s+)?{name}",
+        polite=("por favor", "agora"), one_shot="peça ao {name} {request}",
+        minute=r"minutos?", hour=r"horas?", an_hour=("uma hora",), half_hour=("meia hora",),
+        ones=("uma",), compound="{tens} e {unit}", ordinal_endings=r"(?:o|a|os|as)$"),}
+
+
+def language_of(locale: str) -> Language:
+    """The locale's language table; a language without one is understood word for word,
+    numbers typed as digits only (the launch phrases English's)."""
+    return LANGUAGES.get(locale.split("-")[0], _BARE)
+
+
+_BARE = Language(numbers=(), tens={}, ordinals=(), launch=LANGUAGES["en"].launch,
+                 ask=LANGUAGES["en"].ask, launch_and=LANGUAGES["en"].launch_and,
+                 action_first=LANGUAGES["en"].action_first, polite=(),
+                 one_shot=LANGUAGES["en"].one_shot, minute=r"\S+min\S*",
+                 hour=r"\S+or\S*", an_hour=(), half_hour=())
+
 _WAKE = re.compile(r"^(?:hey |okay )?alexa(?: |$)")
 
 
@@ -80,39 +201,50 @@ _CONTRACTIONS = {
 _SPELLINGS = {"ok": "okay", "alright": "all right", "nevermind": "never mind"}
 # Hesitations, never part of a request (Alexa's transcripts leave them out).
 _DISFLUENCY = re.compile(r"^(?:u+m+|u+h+|u+h+m+|e+r+|e+r+m+|h+m+)$")
+# Other languages' hesitations ("äh", "ähm", "hm"): "er" and "um" are words there (German "er").
+_DISFLUENCY_OTHER = re.compile(r"^(?:ä+h+m*|ö+h+m*|h+m+|m+h+m+)$")
 # Sounds that look like hesitations but are words: kept whole before hesitations go.
 _NOT_HESITATIONS = ((re.compile(r"\buh+ huh\b"), "uhhuh"), (re.compile(r"\buh+ oh\b"), "uhoh"),
                     (re.compile(r"\b(?:m+ h+m+|m+hm+)\b"), "mmhmm"))
 
 
-def normalize(text: str) -> str:
-    """Lower case, curly quotes straightened, punctuation other than apostrophes dropped,
-    hesitations dropped, common contractions expanded, digits spoken one by one ("nine one
-    one") written as the number they name ("911")."""
+def normalize(text: str, language: str = "en") -> str:
+    """Lower case, curly quotes straightened, punctuation other than apostrophes dropped
+    (letters with accents kept), hesitations dropped, English contractions expanded (English
+    only), digits spoken one by one ("nine one one", "eins eins zwei") written as the number
+    they name ("911", "112")."""
     text = text.lower().replace("\u2019", "'")
-    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    text = re.sub(r"[^\w' ]+|_", " ", text)
     text = " ".join(text.split())
-    for pattern, word in _NOT_HESITATIONS:
-        text = pattern.sub(word, text)
+    english = language == "en"
+    if english:
+        for pattern, word in _NOT_HESITATIONS:
+            text = pattern.sub(word, text)
     words: list[str] = []
     for word in text.split():
-        word = _SPELLINGS.get(word, word)
-        if _DISFLUENCY.fullmatch(word):
+        if english:
+            word = _SPELLINGS.get(word, word)
+        if (_DISFLUENCY if english else _DISFLUENCY_OTHER).fullmatch(word):
             continue
-        words.extend(_CONTRACTIONS.get(word, word).split())
-    return " ".join(_join_digits(words))
+        words.extend((_CONTRACTIONS.get(word, word) if english else word).split())
+    return " ".join(_join_digits(words, _digit_words(language)))
 
 
-def _join_digits(words: list[str]) -> list[str]:
+@functools.cache
+def _digit_words(language: str) -> dict[str, str]:
+    return {w: str(i) for i, w in enumerate(LANGUAGES.get(language, _BARE).numbers[:10])}
+
+
+def _join_digits(words: list[str], digit_words: dict[str, str]) -> list[str]:
     """Two or more digits said one by one are one number: "one one two" and "1 1 2" are 112."""
     out: list[str] = []
     run: list[str] = []
     for word in [*words, ""]:
-        if word in _DIGIT_WORDS or (len(word) == 1 and word.isdigit()):
+        if word in digit_words or (len(word) == 1 and word.isdigit()):
             run.append(word)
             continue
         if len(run) > 1:
-            out.append("".join(_DIGIT_WORDS.get(w, w) for w in run))
+            out.append("".join(digit_words.get(w, w) for w in run))
         else:
             out.extend(run)
         run = []
@@ -153,12 +285,15 @@ def _compiled(source: str) -> re.Pattern[str]:
 class Understanding:
     """The language model of one locale, ready to match typed utterances."""
 
-    def __init__(self, model: dict[str, Any]) -> None:
+    def __init__(self, model: dict[str, Any], locale: str = "en-US") -> None:
         language = model["interactionModel"]["languageModel"]
+        self.locale = locale
+        self.code = locale.split("-")[0]
+        self.language = language_of(locale)
         self.invocation: str = language["invocationName"]
         self.synonyms: dict[str, dict[str, str]] = {
             t["name"]: {
-                normalize(s): v.get("id") or v["name"]["value"]
+                normalize(s, self.code): v.get("id") or v["name"]["value"]
                 for v in t["values"]
                 for s in [v["name"]["value"], *v["name"].get("synonyms", [])]
             }
@@ -190,7 +325,7 @@ class Understanding:
 
     def _first_words(self, pattern: _Pattern) -> set[str] | None:
         """The words an utterance fitting the sample can begin with (None: any word)."""
-        head = normalize_sample(pattern.sample).split(" ", 1)[0]
+        head = normalize_sample(pattern.sample, self.code).split(" ", 1)[0]
         slot = re.fullmatch(r"\{(\w+)\}(\S*)", head)
         if slot is None:
             return {head}
@@ -205,8 +340,8 @@ class Understanding:
     def for_locale(cls, locale: str, models: Path = MODELS) -> Understanding:
         path = models / f"{locale}.json"
         if not path.exists():
-            path = models / "en-US.json"
-        return cls(json.loads(path.read_text()))
+            path, locale = models / "en-US.json", "en-US"
+        return cls(json.loads(path.read_text(encoding="utf-8")), locale)
 
     def _slot_regex(self, name: str, slot_type: str | None) -> str:
         if slot_type in self.synonyms and slot_type not in OPEN_SLOT_TYPES:
@@ -217,7 +352,7 @@ class Understanding:
 
     def _compile(self, intent: dict[str, Any], sample: str) -> _Pattern:
         types = {s["name"]: s["type"] for s in intent.get("slots", [])}
-        parts = re.split(r"(\{\w+\})", normalize_sample(sample))
+        parts = re.split(r"(\{\w+\})", normalize_sample(sample, self.code))
         regex = "".join(
             self._slot_regex(p[1:-1], types.get(p[1:-1])) if p.startswith("{") else re.escape(p)
             for p in parts
@@ -226,17 +361,19 @@ class Understanding:
         return _Pattern(intent["name"], sample, regex, literal, types)
 
     def understand(self, text: str) -> Understood:
-        words = _WAKE.sub("", normalize(text))
+        words = _WAKE.sub("", normalize(text, self.code))
         if not words:
             # Only a hesitation ("um") is something said that means nothing: a fallback, as
             # the console's empty line is silence.
-            said = re.sub(r"[^a-z0-9]+", "", text.lower()) not in ("", "alexa", "heyalexa")
+            said = re.sub(r"[\W_]+", "", text.lower()) not in ("", "alexa", "heyalexa")
             return Understood("intent", "AMAZON.FallbackIntent") if said else Understood("silence")
-        name = re.escape(normalize(self.invocation))
-        launch = "|".join(_LAUNCH_WORDS)
-        if re.fullmatch(rf"(?:(?:{launch})\s+)?{name}(?:\s+(?:please|now))?", words):
+        lang = self.language
+        name = re.escape(normalize(self.invocation, self.code))
+        launch = "|".join(lang.launch)
+        polite = "|".join(lang.polite) or "(?!)"
+        if re.fullmatch(rf"(?:(?:{launch})\s+)?{name}(?:\s+(?:{polite}))?", words):
             return Understood("launch")
-        for form in (_ASK, _LAUNCH_AND, _ACTION_FIRST):
+        for form in (lang.ask, lang.launch_and, lang.action_first):
             match = re.fullmatch(form.format(name=name, launch=launch), words)
             if match:
                 if not match.group(1):
@@ -249,7 +386,7 @@ class Understanding:
 
     def matches(self, text: str) -> list[tuple[str, str]]:
         """Every (intent, sample) whose pattern the words fit, best first: for tests and tools."""
-        words = normalize(text)
+        words = normalize(text, self.code)
         found = [(self._score(p, s), p.intent, p.sample) for p in self._candidates(words)
                  if (s := self._fill(p, words)) is not None]
         return [(intent, sample) for _, intent, sample in sorted(found, key=lambda f: -f[0])]
@@ -289,17 +426,17 @@ class Understanding:
                     return None  # a closed type's slot holds only the words the type knows
                 slots[name] = Slot(value, resolved, custom_type=slot_type)
             elif slot_type == "AMAZON.NUMBER":
-                number = _number(value)
+                number = _number(value, self.language)
                 if number is None:
                     return None  # Alexa fills a number slot only with a number
                 slots[name] = Slot(str(number))
             elif slot_type == "AMAZON.DURATION":
-                duration = _duration(value)
+                duration = _duration(value, self.language)
                 if duration is None:
                     return None
                 slots[name] = Slot(duration)
             elif slot_type == "AMAZON.Ordinal":
-                number = _ORDINALS.get(value)
+                number = _ordinal(value, self.language)
                 slots[name] = Slot(str(number) if number is not None else value)
             else:
                 slots[name] = Slot(value)
@@ -321,47 +458,63 @@ class Understanding:
         return sounds_like or (about and bool(spelled))
 
 
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-         "eighty": 80, "ninety": 90}
-
-
-def _number(words: str) -> int | None:
-    """"15", "fifteen", "thirty", "forty five" -> the number; anything else -> None."""
+def _number(words: str, lang: Language = LANGUAGES["en"]) -> int | None:
+    """"15", "fifteen", "thirty", "forty five", "fünfundzwanzig" -> the number; else None."""
     if words.isdigit():
         return int(words)
-    if words in _NUMBERS or words in _TENS:
-        return _NUMBERS.get(words, _TENS.get(words))
-    tens, _, unit = words.partition(" ")
-    if tens in _TENS and 0 < _NUMBERS.get(unit, 0) < 10:
-        return _TENS[tens] + _NUMBERS[unit]
+    numbers = {w: i for i, w in enumerate(lang.numbers)} | dict.fromkeys(lang.ones, 1)
+    if words in numbers or words in lang.tens:
+        return numbers.get(words, lang.tens.get(words))
+    if lang.compound:  # "forty five", "fünfundzwanzig", "venticinque"
+        return _compounds(lang).get(words)
     return None
 
 
-_DURATION = re.compile(r"^(\w+) (minute|minutes|hour|hours)$")
+_COMPOUNDS: dict[int, dict[str, int]] = {}
 
 
-def _duration(words: str) -> str | None:
-    """"twenty minutes" -> "PT20M", as AMAZON.DURATION resolves it."""
-    if words in ("an hour", "one hour"):
+def _compounds(lang: Language) -> dict[str, int]:
+    """Every number from 21 to 69 as the language builds it from its tens and units (kept:
+    the matcher asks for numbers often)."""
+    built = _COMPOUNDS.get(id(lang))
+    if built is None:
+        built = {lang.compound.format(tens=t, unit=u): value + i
+                 for t, value in lang.tens.items()
+                 for i, u in enumerate(lang.numbers[:10]) if i > 0}
+        built |= {lang.compound.format(tens=t, unit=u): value + 1
+                  for t, value in lang.tens.items() for u in lang.ones}
+        _COMPOUNDS[id(lang)] = built
+    return built
+
+
+def _ordinal(words: str, lang: Language) -> int | None:
+    """"third", "dritten" -> 3, as AMAZON.Ordinal resolves it."""
+    stem = re.sub(lang.ordinal_endings, "", words) if lang.ordinal_endings else words
+    return lang.ordinals.index(stem) if stem in lang.ordinals else None
+
+
+def _duration(words: str, lang: Language = LANGUAGES["en"]) -> str | None:
+    """"twenty minutes", "zwanzig Minuten" -> "PT20M", as AMAZON.DURATION resolves it."""
+    if words in lang.an_hour:
         return "PT1H"
-    if words in ("half an hour", "half hour"):
+    if words in lang.half_hour:
         return "PT30M"
-    match = _DURATION.match(words)
-    number = _number(match.group(1)) if match else None
+    match = re.fullmatch(rf"(.+?) ({lang.minute}|{lang.hour})", words)
+    number = _number(match.group(1), lang) if match else None
     if match is None or number is None:
         return None
-    return f"PT{number}{'H' if match.group(2).startswith('hour') else 'M'}"
+    return f"PT{number}{'M' if re.fullmatch(lang.minute, match.group(2)) else 'H'}"
 
 
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
-def normalize_sample(sample: str) -> str:
+def normalize_sample(sample: str, language: str = "en") -> str:
     """A sample utterance normalized like typed text, its {slot} markers kept where they were
     ("{person}'s" stays joined to its "'s")."""
     names = _SLOT.findall(sample)
     marked = _SLOT.sub(lambda m: f" qqslot{names.index(m.group(1))}qq ", sample)
     # The marker stands alone while normalizing; glue back what followed the slot directly.
     marked = re.sub(r"qq (?=')", "qq", marked)
-    text = normalize(marked)
+    text = normalize(marked, language)
     return re.sub(r"qqslot(\d+)qq", lambda m: "{" + names[int(m.group(1))] + "}", text)

@@ -8,10 +8,9 @@ the order the variants are given.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Hashable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +95,40 @@ _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
 
 def to_text(ssml: str) -> str:
     """What a listener hears, as plain text: tags dropped, entities decoded."""
+    import html  # here: its entity table costs a millisecond of a cold start that needs none
+
     text = " ".join(html.unescape(_TAG.sub(" ", ssml)).split())
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
+
+
+# Rendered text, kept for the life of the process, by environment, template names and every
+# value the template sees. A template is a pure function of those values, and a routine has
+# few distinct ones: a warm Lambda or web worker says the same welcome to every returning user
+# and the same step to everyone on it, and rendering (a new jinja2 context, the macros module
+# run again for each template that imports it) was the largest part of a warm turn's CPU.
+# Bounded, for values that come from what users say (a step number heard, say).
+RENDER_CACHE_SIZE = 4096
+# The value types a cache key may hold: plain immutable scalars, compared with their type so
+# that True and 1, or 1 and 1.0, which are equal as keys, never share a rendering.
+_KEY_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _context_key(context: Mapping[str, Any]) -> tuple[tuple[str, type, Any], ...] | None:
+    """The context as a cache key, or None when a value is not a plain scalar (a dict, a
+    Markup, an object): those render every time, as before there was a cache."""
+    if any(type(v) not in _KEY_TYPES for v in context.values()):
+        return None
+    return tuple(sorted((k, type(v), v) for k, v in context.items()))
+
+
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def _render_cached(env: Environment, names: tuple[str, ...],
+                   values: tuple[tuple[str, type, Any], ...]) -> str:
+    return _render_uncached(env, names, {k: v for k, _type, v in values})
+
+
+def _render_uncached(env: Environment, names: tuple[str, ...], context: dict[str, Any]) -> str:
+    return env.select_template(list(names)).render(context)
 
 
 class Voice:
@@ -141,9 +172,13 @@ class Voice:
             memo_key = None
         if memo_key is not None and memo_key in self._rendered:
             return self._rendered[memo_key]
-        names = [*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}"]
-        text = self.env.select_template(names).render(
-            {**self.context, "plain": ext == "txt", **args})
+        names = (*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}")
+        context = {**self.context, "plain": ext == "txt", **args}
+        values = _context_key(context)
+        if values is None:
+            text = _render_uncached(self.env, names, context)
+        else:
+            text = _render_cached(self.env, names, values)
         if memo_key is not None:
             self._rendered[memo_key] = text
         return text

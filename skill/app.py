@@ -6,7 +6,9 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any, Literal, cast
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
@@ -84,7 +86,11 @@ def build_skill(
     builder.add_exception_handler(ErrorHandler(conversation))
     # The SDK's type comment declares skill_id as None only; it takes the id string.
     builder.skill_id = settings.skill_id  # type: ignore[assignment]
-    return builder.create()
+    skill = builder.create()
+    # The SDK's serializer, made cheaper (see EnvelopeSerializer): the web service serializes
+    # responses with it, and the SDK's service clients (the Timers API) use it too.
+    skill.serializer = _serializer
+    return skill
 
 
 def _timer_service(settings: Settings) -> TimerServiceFor | None:
@@ -115,9 +121,44 @@ class EnvelopeSerializer(DefaultSerializer):
       dateutil.
     - Model classes: the SDK resolves each class name with ``__import__`` on every object of
       every request; a resolved name is kept.
+    - Responses: ``serialize`` is the SDK's, case by case in the same order, except that a
+      model class's (attribute, JSON key) pairs are worked out once per class instead of for
+      every object of every response (the SDK rebuilt its attribute map each time).
     """
 
     _classes: dict[str, Any] = {}
+    _keys: dict[type, tuple[tuple[str, str], ...]] = {}
+
+    def serialize(self, obj: Any) -> Any:
+        if obj is None:
+            return None
+        if isinstance(obj, self.PRIMITIVE_TYPES):
+            return obj
+        if isinstance(obj, list):
+            return [self.serialize(item) for item in obj]
+        if isinstance(obj, tuple):
+            return tuple(self.serialize(item) for item in obj)
+        if isinstance(obj, datetime | date):
+            return obj.isoformat()
+        if isinstance(obj, Enum):
+            return obj.value
+        if isinstance(obj, Decimal):
+            return int(obj) if obj % 1 == 0 else float(obj)
+        if isinstance(obj, dict):
+            return {key: self.serialize(value) for key, value in obj.items()}
+        keys = self._keys.get(type(obj))
+        if keys is None or obj.deserialized_types is not type(obj).deserialized_types:
+            # The SDK's rule: a type's own JSON name where attribute_map has one, else its name.
+            names = getattr(obj, "attribute_map", {})
+            keys = tuple((attr, names.get(attr, attr)) for attr in obj.deserialized_types)
+            if obj.deserialized_types is getattr(type(obj), "deserialized_types", None):
+                self._keys[type(obj)] = keys
+        serialized = {}
+        for attr, key in keys:
+            value = getattr(obj, attr)
+            if value is not None:
+                serialized[key] = self.serialize(value)
+        return serialized
 
     def _DefaultSerializer__deserialize_datetime(self, payload: Any, obj_type: Any) -> Any:
         if obj_type is datetime and isinstance(payload, str) and _ALEXA_TIME.fullmatch(payload):

@@ -73,3 +73,45 @@ def test_read_envelope_equals_the_sdk_deserialization() -> None:
     assert ours.request.timestamp == datetime.fromisoformat("2026-12-02T01:02:03+00:00")
     # Again, with the model classes now resolved from the serializer's own table.
     assert read_envelope(copy.deepcopy(ENVELOPE)) == theirs
+
+
+@pytest.mark.parametrize("kind", ["speaker", "screen", "car"])
+def test_responses_serialize_as_the_sdk_serializes_them(kind: str) -> None:
+    """Every response of a whole routine (with its cards, APL views, permission hand-over and
+    timer failures along the way) is the SDK serializer's JSON, key for key and in order."""
+    import json
+
+    from skill.app import build_skill
+    from tests.full_run import walk
+    from tooling.standins.alexa import Alexa, Device
+
+    skill = build_skill(store=None)
+    compared = 0
+
+    def send(event: dict[str, Any]) -> dict[str, Any]:
+        nonlocal compared
+        response = skill.invoke(request_envelope=read_envelope(event), context=None)
+        ours, theirs = EnvelopeSerializer().serialize(response), DefaultSerializer().serialize(
+            response)
+        assert json.dumps(ours) == json.dumps(theirs)
+        compared += 1
+        result: dict[str, Any] = ours
+        return result
+
+    walk(Alexa(send, device=Device.of_kind(kind)))
+    assert compared >= 5
+
+
+def test_other_values_serialize_as_the_sdk_serializes_them() -> None:
+    """The cases a response rarely holds: tuples, dates, enums, decimals, plain dicts."""
+    from decimal import Decimal
+
+    from ask_sdk_model.ui import SimpleCard
+    from ask_sdk_model.ui.play_behavior import PlayBehavior
+
+    values = [None, True, 3, 2.5, b"x", "text", (1, "a"), [SimpleCard(title="t")],
+              datetime(2026, 12, 2, 1, 2, 3), date(2026, 12, 2), PlayBehavior.ENQUEUE,
+              Decimal("2"), Decimal("2.5"), {"card": SimpleCard(content="c"), "n": None}]
+    for value in values:
+        ours, theirs = EnvelopeSerializer().serialize(value), DefaultSerializer().serialize(value)
+        assert ours == theirs and type(ours) is type(theirs)

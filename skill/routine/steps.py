@@ -29,6 +29,8 @@ class Urgency(Enum):
 
 @dataclass(frozen=True)
 class StepTimer:
+    """The timer a step offers: what it times and for how long."""
+
     purpose: Purpose
     choices: tuple[int, ...]  # minutes the runner may pick; the first is the default
     repeat_every: int = 0  # minutes from one round's start to the next (0: no rounds)
@@ -36,6 +38,8 @@ class StepTimer:
 
 @dataclass(frozen=True)
 class Step:
+    """One step of the routine, as skill/content/routine.json describes it."""
+
     id: str
     hands_on: bool  # tells the runner to use their hands or body: never said to a driver
     pain_gate: bool = False  # asks whether the pain is increasing before it starts
@@ -54,6 +58,8 @@ class Sign:
 
 @dataclass(frozen=True)
 class Routine:
+    """The whole routine: its steps, the warning signs it knows, emergency numbers."""
+
     steps: tuple[Step, ...]
     signs: Mapping[str, Sign]  # sign id (the RED_FLAG slot's ids) -> what it means
     emergency_numbers: Mapping[str, str]  # ISO country -> local emergency number

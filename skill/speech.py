@@ -12,7 +12,7 @@ import re
 from collections.abc import Hashable, Mapping
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import (
     BaseLoader,
@@ -116,18 +116,25 @@ RENDER_CACHE_SIZE = 4096
 _KEY_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
-def _context_key(context: Mapping[str, Any]) -> tuple[tuple[str, type, Any], ...] | None:
-    """The context as a cache key, or None when a value is not a plain scalar (a dict, a
-    Markup, an object): those render every time, as before there was a cache."""
-    if any(type(v) not in _KEY_TYPES for v in context.values()):
+def _values_key(values: Mapping[str, Any]) -> tuple[tuple[str, type, Any], ...] | None:
+    """Values as (part of) a cache key, or None when one is not a plain scalar (a dict, a
+    Markup, an object): a rendering that sees one is made every time, as before the cache."""
+    if any(type(v) not in _KEY_TYPES for v in values.values()):
         return None
-    return tuple(sorted((k, type(v), v) for k, v in context.items()))
+    return tuple(sorted((k, type(v), v) for k, v in values.items()))
+
+
+Key = tuple[tuple[str, type, Any], ...]
 
 
 @lru_cache(maxsize=RENDER_CACHE_SIZE)
-def _render_cached(env: Environment, names: tuple[str, ...],
-                   values: tuple[tuple[str, type, Any], ...]) -> str:
-    return _render_uncached(env, names, {k: v for k, _type, v in values})
+def _render_cached(env: Environment, names: tuple[str, ...], voice: Key, plain: bool,
+                   args: Key) -> str:
+    # The context exactly as Voice builds it: the voice's values, plain, then the arguments.
+    context = {k: v for k, _type, v in voice}
+    context["plain"] = plain
+    context.update((k, v) for k, _type, v in args)
+    return _render_uncached(env, names, context)
 
 
 def _render_uncached(env: Environment, names: tuple[str, ...], context: dict[str, Any]) -> str:
@@ -152,6 +159,7 @@ class Voice:
         self.driving = "car" in variants
         self.slow, self.loud = state.slow, state.loud
         self._rendered: dict[Hashable, str] = {}
+        self._key: Key | None | Literal[False] = False  # False: not worked out yet
         step = routine.step(state.step).id if 1 <= state.step <= routine.total else None
         country = locale.split("-")[-1].upper() if "-" in locale else ""
         self.context: dict[str, Any] = {
@@ -176,12 +184,14 @@ class Voice:
         if memo_key is not None and memo_key in self._rendered:
             return self._rendered[memo_key]
         names = (*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}")
-        context = {**self.context, "plain": ext == "txt", **args}
-        values = _context_key(context)
-        if values is None:
-            text = _render_uncached(self.env, names, context)
+        if self._key is False:  # the voice's own values, as a key once (they never change)
+            self._key = _values_key(self.context)
+        args_key = _values_key(args) if self._key is not None else None
+        if args_key is None or self._key is None:
+            text = _render_uncached(self.env, names,
+                                    {**self.context, "plain": ext == "txt", **args})
         else:
-            text = _render_cached(self.env, names, values)
+            text = _render_cached(self.env, names, self._key, ext == "txt", args_key)
         if memo_key is not None:
             self._rendered[memo_key] = text
         return text

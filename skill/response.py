@@ -12,8 +12,7 @@ from typing import Any
 
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
-from ask_sdk_model.interfaces.connections import SendRequestDirective
-from ask_sdk_model.ui import AskForPermissionsConsentCard, SimpleCard
+from ask_sdk_model.ui import SimpleCard
 
 from skill import screen
 from skill.permissions import PERMISSION_REQUEST, PERMISSION_TOKEN, TIMERS_SCOPE
@@ -38,6 +37,9 @@ def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> 
     prompt = voice.ssml(outcome.prompt) if outcome.prompt is not None else ""
     builder.speak(voice.styled(" ".join(p for p in (voice.ssml(*outcome.lines), prompt) if p)))
     if outcome.hands_over:
+        # Here, not at import: the Connections models cost a cold start that never needs them.
+        from ask_sdk_model.interfaces.connections import SendRequestDirective
+
         # Alexa asks the permission question itself and answers with Connections.Response.
         builder.add_directive(SendRequestDirective(
             name="AskFor", payload=PERMISSION_REQUEST, token=PERMISSION_TOKEN))
@@ -46,6 +48,8 @@ def present(handler_input: HandlerInput, outcome: Outcome, routine: Routine) -> 
             builder.ask(voice.styled(prompt))
         builder.set_should_end_session(outcome.ends_session)
     if any(isinstance(e, ConsentCard) for e in outcome.effects):
+        from ask_sdk_model.ui import AskForPermissionsConsentCard
+
         builder.set_card(AskForPermissionsConsentCard(permissions=[TIMERS_SCOPE]))
     elif outcome.card is not None and outcome.shown is not None:
         builder.set_card(_card(voice, outcome.shown))

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ask_sdk_core.handler_input import HandlerInput
@@ -20,6 +20,11 @@ from ask_sdk_model import RequestEnvelope
 
 if TYPE_CHECKING:  # the APL model classes cost ~15 ms to import: only screens need them
     from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
+
+# The documents sit beside this module, in the package (the Lambda zip keeps them unzipped).
+# A path, not importlib.resources: that module and the zipfile machinery it brings cost 2-3 ms
+# of every cold start, for reading a file the package already knows the place of.
+APL_DIR = Path(__file__).parent / "apl"
 
 STEP_TOKEN = "cramp-coach-step"
 CHECKLIST_TOKEN = "cramp-coach-checklist"
@@ -60,7 +65,7 @@ def supports_apl(source: HandlerInput | RequestEnvelope) -> bool:
 def _load(name: str) -> dict[str, Any]:
     """A document from the package, never from the working directory; parsed once."""
     document: dict[str, Any] = json.loads(
-        resources.files("skill").joinpath("apl", name).read_text(encoding="utf-8")
+        (APL_DIR / name).read_text(encoding="utf-8")
     )
     return document
 

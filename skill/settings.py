@@ -30,6 +30,8 @@ class SettingsError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
+    """Everything the environment configures, read and checked once (see from_env)."""
+
     skill_id: str | None = None  # requests for any other skill are refused
     dynamodb_table: str | None = None  # DynamoDB memory (Lambda); else SQLite at db_path
     db_path: Path | None = None  # the SQLite memory file

@@ -8,12 +8,11 @@ the order the variants are given.
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Hashable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from jinja2 import (
     BaseLoader,
@@ -96,8 +95,50 @@ _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,;:!?])")
 
 def to_text(ssml: str) -> str:
     """What a listener hears, as plain text: tags dropped, entities decoded."""
-    text = " ".join(html.unescape(_TAG.sub(" ", ssml)).split())
+    text = _TAG.sub(" ", ssml)
+    if "&" in text:  # html.unescape changes nothing else, and its entity table costs 1 ms to load
+        import html
+
+        text = html.unescape(text)
+    text = " ".join(text.split())
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", text)
+
+
+# Rendered text, kept for the life of the process, by environment, template names and every
+# value the template sees. A template is a pure function of those values, and a routine has
+# few distinct ones: a warm Lambda or web worker says the same welcome to every returning user
+# and the same step to everyone on it, and rendering (a new jinja2 context, the macros module
+# run again for each template that imports it) was the largest part of a warm turn's CPU.
+# Bounded, for values that come from what users say (a step number heard, say).
+RENDER_CACHE_SIZE = 4096
+# The value types a cache key may hold: plain immutable scalars, compared with their type so
+# that True and 1, or 1 and 1.0, which are equal as keys, never share a rendering.
+_KEY_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _values_key(values: Mapping[str, Any]) -> tuple[tuple[str, type, Any], ...] | None:
+    """Values as (part of) a cache key, or None when one is not a plain scalar (a dict, a
+    Markup, an object): a rendering that sees one is made every time, as before the cache."""
+    if any(type(v) not in _KEY_TYPES for v in values.values()):
+        return None
+    return tuple(sorted((k, type(v), v) for k, v in values.items()))
+
+
+Key = tuple[tuple[str, type, Any], ...]
+
+
+@lru_cache(maxsize=RENDER_CACHE_SIZE)
+def _render_cached(env: Environment, names: tuple[str, ...], voice: Key, plain: bool,
+                   args: Key) -> str:
+    # The context exactly as Voice builds it: the voice's values, plain, then the arguments.
+    context = {k: v for k, _type, v in voice}
+    context["plain"] = plain
+    context.update((k, v) for k, _type, v in args)
+    return _render_uncached(env, names, context)
+
+
+def _render_uncached(env: Environment, names: tuple[str, ...], context: dict[str, Any]) -> str:
+    return env.select_template(list(names)).render(context)
 
 
 class Voice:
@@ -118,6 +159,7 @@ class Voice:
         self.driving = "car" in variants
         self.slow, self.loud = state.slow, state.loud
         self._rendered: dict[Hashable, str] = {}
+        self._key: Key | None | Literal[False] = False  # False: not worked out yet
         step = routine.step(state.step).id if 1 <= state.step <= routine.total else None
         country = locale.split("-")[-1].upper() if "-" in locale else ""
         self.context: dict[str, Any] = {
@@ -141,9 +183,15 @@ class Voice:
             memo_key = None
         if memo_key is not None and memo_key in self._rendered:
             return self._rendered[memo_key]
-        names = [*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}"]
-        text = self.env.select_template(names).render(
-            {**self.context, "plain": ext == "txt", **args})
+        names = (*(f"{key}@{v}.{ext}" for v in self.variants), f"{key}.{ext}")
+        if self._key is False:  # the voice's own values, as a key once (they never change)
+            self._key = _values_key(self.context)
+        args_key = _values_key(args) if self._key is not None else None
+        if args_key is None or self._key is None:
+            text = _render_uncached(self.env, names,
+                                    {**self.context, "plain": ext == "txt", **args})
+        else:
+            text = _render_cached(self.env, names, self._key, ext == "txt", args_key)
         if memo_key is not None:
             self._rendered[memo_key] = text
         return text

@@ -76,6 +76,8 @@ class TimerTask:
 
 @dataclass(frozen=True)
 class Event:
+    """One thing the machine is told: what happened, when, and what came with it."""
+
     kind: Ev
     # GO_TO: the step number as heard; SET_TIMER: minutes; RED_FLAG: the sign's id;
     # PERMISSION: a PermissionAnswer.

@@ -68,6 +68,8 @@ class Forget:
 
 @dataclass(frozen=True)
 class SetTimer:
+    """Set a timer on the device through the Timers API."""
+
     purpose: Purpose
     minutes: int
     round: int = 1  # the cold round it times, for a label that is unique and says what it is
@@ -79,6 +81,8 @@ class SetTimer:
 
 @dataclass(frozen=True)
 class ChangeTimer:
+    """Cancel, pause or resume a timer the routine set."""
+
     op: TimerOp  # CANCEL, PAUSE or RESUME
     timer: Timer
     quiet: bool = False  # tidying up after the runner moved on: nothing to say about it
@@ -117,6 +121,8 @@ class TimerReport:
 
 @dataclass(frozen=True)
 class Outcome:
+    """A turn's answer: the next state, what to say and show, and what to do besides."""
+
     state: State
     lines: tuple[Line, ...] = ()
     prompt: Line | None = None  # None: expect no answer, end the session

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 
@@ -29,6 +29,8 @@ class Urgency(Enum):
 
 @dataclass(frozen=True)
 class StepTimer:
+    """The timer a step offers: what it times and for how long."""
+
     purpose: Purpose
     choices: tuple[int, ...]  # minutes the runner may pick; the first is the default
     repeat_every: int = 0  # minutes from one round's start to the next (0: no rounds)
@@ -36,6 +38,8 @@ class StepTimer:
 
 @dataclass(frozen=True)
 class Step:
+    """One step of the routine, as skill/content/routine.json describes it."""
+
     id: str
     hands_on: bool  # tells the runner to use their hands or body: never said to a driver
     pain_gate: bool = False  # asks whether the pain is increasing before it starts
@@ -54,6 +58,8 @@ class Sign:
 
 @dataclass(frozen=True)
 class Routine:
+    """The whole routine: its steps, the warning signs it knows, emergency numbers."""
+
     steps: tuple[Step, ...]
     signs: Mapping[str, Sign]  # sign id (the RED_FLAG slot's ids) -> what it means
     emergency_numbers: Mapping[str, str]  # ISO country -> local emergency number
@@ -81,10 +87,15 @@ class Routine:
                      if s.timer and s.timer.repeat_every), 60)
 
 
+# The routine's data, in the package beside this one (the Lambda zip keeps it unzipped). A path,
+# not importlib.resources: that module and the readers it loads cost 3-4 ms of a cold start.
+ROUTINE_FILE = Path(__file__).parents[1] / "content" / "routine.json"
+
+
 @cache
 def load_routine() -> Routine:
     """The routine data, read once from the package (never relative to the working directory)."""
-    data = json.loads(resources.files("skill.content").joinpath("routine.json").read_text())
+    data = json.loads(ROUTINE_FILE.read_text(encoding="utf-8"))
     steps = tuple(
         Step(id=s["id"], hands_on=s["hands_on"], pain_gate=s.get("pain_gate", False),
              timer=_step_timer(s.get("timer")), not_after_injury=s.get("not_after_injury", False),

@@ -4,7 +4,7 @@ Run from the repository root: ``make speech-report`` (or
 ``.venv/bin/python benchmarks/speech_report.py [--brief]``).
 
 For each situation the skill supports (tests/full_run.py SITUATIONS: add a row there) and each
-English locale with a model in interaction_models/, a new user walks the whole routine
+locale with a model in interaction_models/ (`--locale` for some), a new user walks the whole routine
 (tests/full_run.py: launch, "next", "no" to the pain question, yes to the timer offers and
 to "is the cramping gone?") through the Lambda entry point, with the Timers API stand-in.
 The report gives the words and the estimated seconds of every response, the turns to finish,
@@ -64,8 +64,8 @@ class Clock:
         return self.now
 
 
-def english_locales() -> list[str]:
-    return sorted(p.stem for p in MODEL_DIR.glob("en-*.json"))
+def model_locales() -> list[str]:
+    return sorted(p.stem for p in MODEL_DIR.glob("*.json"))
 
 
 def model_intents(locale: str) -> set[str]:
@@ -114,11 +114,17 @@ class Espeak:
             return audio.getnframes() / audio.getframerate()
 
     def _voice(self, locale: str) -> str:
-        """espeak-ng's voice for the locale if it has one (en-gb), else its US English."""
+        """espeak-ng's voice for the locale if it has one (en-gb, pt-br), else its language's
+        (de, es, fr, it)."""
         assert self.binary is not None
-        listed = subprocess.run([self.binary, "--voices=en"], capture_output=True, text=True)
+        listed = subprocess.run([self.binary, "--voices"], capture_output=True, text=True)
         names = {line.split()[1] for line in listed.stdout.splitlines()[1:] if line.split()}
-        return locale.lower() if locale.lower() in names else "en-us"
+        language = locale.split("-")[0]
+        for name in (locale.lower(), language, *sorted(n for n in names
+                                                       if n.startswith(language + "-"))):
+            if name in names:
+                return name
+        return "en-us"
 
 
 # --- one situation, one locale ----------------------------------------------------------------
@@ -221,6 +227,8 @@ def main() -> None:
     parser.add_argument("--brief", action="store_true",
                         help="the summary only, not every response")
     parser.add_argument("--width", type=int, default=90, help="characters of each response shown")
+    parser.add_argument("--locale", action="append",
+                        help="only this locale (repeatable; default: every locale with a model)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="cramp-speech-") as scratch:
@@ -233,7 +241,7 @@ def main() -> None:
         reports: list[Report] = []
         skipped: list[str] = []
         for situation in SITUATIONS:
-            for locale in english_locales():
+            for locale in args.locale or model_locales():
                 missing = set(situation.opening) - model_intents(locale)
                 if missing:
                     skipped.append(f"{situation.name} in {locale}: the model has no "

@@ -152,6 +152,9 @@ NAME_FREE = {
            "how do I get rid of a leg cramp", "I think I have a leg cramp"],
     "de": ["meine wade krampft", "ich habe einen wadenkrampf", "was hilft gegen einen krampf",
            "wie werde ich einen krampf los", "ich glaube ich habe einen krampf"],
+    "es": ["tengo un calambre en la pierna", "me dio un calambre en la pantorrilla",
+           "cómo se quita un calambre", "qué hago para quitarme un calambre",
+           "creo que tengo un calambre"],
 }
 
 

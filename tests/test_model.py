@@ -237,6 +237,20 @@ HINTS_BY_LANGUAGE = {
         "mehr dazu": "MoreDetailIntent", "es tut mehr weh": "HurtsMoreIntent",
         "Hilfe": "AMAZON.HelpIntent",
     },
+    "es": {
+        "siguiente": "AMAZON.NextIntent", "repite": "AMAZON.RepeatIntent",
+        "atrás": "AMAZON.PreviousIntent", "sí": "AMAZON.YesIntent", "no": "AMAZON.NoIntent",
+        "más masaje": "KeepMassagingIntent", "quince": "SetTimerIntent",
+        "veinte": "SetTimerIntent", "no gracias": "AMAZON.NoIntent",
+        "pon un temporizador": "SetTimerIntent", "ya me estacioné": "ParkedIntent",
+        "ya he aparcado": "ParkedIntent", "empieza de nuevo": "AMAZON.StartOverIntent",
+        "empezar de nuevo": "AMAZON.StartOverIntent", "detente": "AMAZON.StopIntent",
+        "continuar": "AMAZON.ResumeIntent", "empieza": "StartRoutineIntent",
+        "qué necesito": "ChecklistIntent",
+        "cómo evito que me vuelva a pasar": "PreventionIntent",
+        "dime más": "MoreDetailIntent", "me duele más": "HurtsMoreIntent",
+        "ayuda": "AMAZON.HelpIntent",
+    },
 }
 LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})
 

@@ -237,6 +237,20 @@ HINTS_BY_LANGUAGE = {
         "mehr dazu": "MoreDetailIntent", "es tut mehr weh": "HurtsMoreIntent",
         "Hilfe": "AMAZON.HelpIntent",
     },
+    "fr": {
+        "suivant": "AMAZON.NextIntent", "répète": "AMAZON.RepeatIntent",
+        "retour": "AMAZON.PreviousIntent", "oui": "AMAZON.YesIntent", "non": "AMAZON.NoIntent",
+        "continuer le massage": "KeepMassagingIntent", "quinze": "SetTimerIntent",
+        "vingt": "SetTimerIntent", "non merci": "AMAZON.NoIntent",
+        "mets un minuteur": "SetTimerIntent", "mets une minuterie": "SetTimerIntent",
+        "je suis garé": "ParkedIntent", "je suis stationné": "ParkedIntent",
+        "recommencer": "AMAZON.StartOverIntent", "stop": "AMAZON.StopIntent",
+        "continuer": "AMAZON.ResumeIntent", "commencer": "StartRoutineIntent",
+        "de quoi j'ai besoin": "ChecklistIntent",
+        "comment éviter les crampes": "PreventionIntent",
+        "plus de détails": "MoreDetailIntent", "la douleur augmente": "HurtsMoreIntent",
+        "aide": "AMAZON.HelpIntent",
+    },
 }
 LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})
 

@@ -152,6 +152,9 @@ NAME_FREE = {
            "how do I get rid of a leg cramp", "I think I have a leg cramp"],
     "de": ["meine wade krampft", "ich habe einen wadenkrampf", "was hilft gegen einen krampf",
            "wie werde ich einen krampf los", "ich glaube ich habe einen krampf"],
+    "fr": ["j'ai une crampe au mollet", "j'ai une crampe à la jambe",
+           "comment soulager une crampe", "comment faire passer une crampe",
+           "quoi faire contre une crampe"],
 }
 
 

@@ -155,6 +155,9 @@ NAME_FREE = {
     "es": ["tengo un calambre en la pierna", "me dio un calambre en la pantorrilla",
            "cómo se quita un calambre", "qué hago para quitarme un calambre",
            "creo que tengo un calambre"],
+    "fr": ["j'ai une crampe au mollet", "j'ai une crampe à la jambe",
+           "comment soulager une crampe", "comment faire passer une crampe",
+           "quoi faire contre une crampe"],
 }
 
 

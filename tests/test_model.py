@@ -250,6 +250,19 @@ HINTS_BY_LANGUAGE = {
         "cómo evito que me vuelva a pasar": "PreventionIntent",
         "dime más": "MoreDetailIntent", "me duele más": "HurtsMoreIntent",
         "ayuda": "AMAZON.HelpIntent",
+    "fr": {
+        "suivant": "AMAZON.NextIntent", "répète": "AMAZON.RepeatIntent",
+        "retour": "AMAZON.PreviousIntent", "oui": "AMAZON.YesIntent", "non": "AMAZON.NoIntent",
+        "continuer le massage": "KeepMassagingIntent", "quinze": "SetTimerIntent",
+        "vingt": "SetTimerIntent", "non merci": "AMAZON.NoIntent",
+        "mets un minuteur": "SetTimerIntent", "mets une minuterie": "SetTimerIntent",
+        "je suis garé": "ParkedIntent", "je suis stationné": "ParkedIntent",
+        "recommencer": "AMAZON.StartOverIntent", "stop": "AMAZON.StopIntent",
+        "continuer": "AMAZON.ResumeIntent", "commencer": "StartRoutineIntent",
+        "de quoi j'ai besoin": "ChecklistIntent",
+        "comment éviter les crampes": "PreventionIntent",
+        "plus de détails": "MoreDetailIntent", "la douleur augmente": "HurtsMoreIntent",
+        "aide": "AMAZON.HelpIntent",
     },
 }
 LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})

@@ -111,6 +111,7 @@ DISCLAIMER_PHRASES: dict[str, tuple[str, ...]] = {
     "en": ("not a substitute for professional medical advice", "emergency"),
     "de": ("kein ersatz für eine ärztliche beratung", "notfall"),
     "es": ("no sustituye el consejo médico profesional", "emergencia"),
+    "fr": ("ne remplace pas l'avis d'un professionnel de", "urgence"),
 }
 PRIVACY_FLAGS = ("allowsPurchases", "usesPersonalInfo", "isChildDirected", "isExportCompliant",
                  "containsAds")

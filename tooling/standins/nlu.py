@@ -127,7 +127,8 @@ LANGUAGES: dict[str, Language] = {
         ordinals=("zér", "prem", "deux", "trois", "quatr", "cinqu", "six", "sept", "huit",
                   "neuv", "dix"),
         launch=("ouvre", "lance", "démarre", "commence"),
-        ask=r"(?:demande à|dis à)\s+{name}(?:\s+(?:(?:de|d'|si|que|pour)\s+)?(.*))?",
+        # "demande à cramp coach d'appeler le samu": the elided "d'" is glued to the request.
+        ask=r"(?:demande à|dis à)\s+{name}(?:\s+(?:(?:de|si|que|pour)\s+|d'|qu')?(.*))?",
         launch_and=r"(?:{launch})\s+{name}\s+(?:et puis|et|pour)\s+(.+)",
         action_first=r"(.+?)\s+(?:avec|sur|depuis)\s+{name}",
         polite=("s'il te plaît", "s'il vous plaît", "maintenant"),

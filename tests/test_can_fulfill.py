@@ -152,8 +152,9 @@ NAME_FREE = {
            "how do I get rid of a leg cramp", "I think I have a leg cramp"],
     "de": ["meine wade krampft", "ich habe einen wadenkrampf", "was hilft gegen einen krampf",
            "wie werde ich einen krampf los", "ich glaube ich habe einen krampf"],
-    "it": ["ho un crampo al polpaccio", "ho un crampo alla gamba", "come faccio a far passare un crampo",
-           "cosa devo fare per un crampo alla gamba", "credo di avere un crampo"],
+    "it": ["ho un crampo al polpaccio", "ho un crampo alla gamba",
+           "come faccio a far passare un crampo", "cosa devo fare per un crampo alla gamba",
+           "credo di avere un crampo"],
 }
 
 

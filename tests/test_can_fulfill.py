@@ -158,6 +158,9 @@ NAME_FREE = {
     "fr": ["j'ai une crampe au mollet", "j'ai une crampe à la jambe",
            "comment soulager une crampe", "comment faire passer une crampe",
            "quoi faire contre une crampe"],
+    "it": ["ho un crampo al polpaccio", "ho un crampo alla gamba",
+           "come faccio a far passare un crampo", "cosa devo fare per un crampo alla gamba",
+           "credo di avere un crampo"],
 }
 
 

@@ -263,6 +263,17 @@ HINTS_BY_LANGUAGE = {
         "comment éviter les crampes": "PreventionIntent",
         "plus de détails": "MoreDetailIntent", "la douleur augmente": "HurtsMoreIntent",
         "aide": "AMAZON.HelpIntent",
+    "it": {
+        "avanti": "AMAZON.NextIntent", "ripeti": "AMAZON.RepeatIntent",
+        "indietro": "AMAZON.PreviousIntent", "sì": "AMAZON.YesIntent", "no": "AMAZON.NoIntent",
+        "continua a massaggiare": "KeepMassagingIntent", "quindici": "SetTimerIntent",
+        "venti": "SetTimerIntent", "no grazie": "AMAZON.NoIntent",
+        "imposta un timer": "SetTimerIntent", "ho parcheggiato": "ParkedIntent",
+        "ricomincia": "AMAZON.StartOverIntent", "stop": "AMAZON.StopIntent",
+        "riprendi": "AMAZON.ResumeIntent", "inizia": "StartRoutineIntent",
+        "cosa mi serve": "ChecklistIntent", "come evito che succeda ancora": "PreventionIntent",
+        "dimmi di più": "MoreDetailIntent", "fa più male": "HurtsMoreIntent",
+        "aiuto": "AMAZON.HelpIntent",
     },
 }
 LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})

@@ -112,6 +112,7 @@ DISCLAIMER_PHRASES: dict[str, tuple[str, ...]] = {
     "de": ("kein ersatz für eine ärztliche beratung", "notfall"),
     "es": ("no sustituye el consejo médico profesional", "emergencia"),
     "fr": ("ne remplace pas l'avis d'un professionnel de", "urgence"),
+    "it": ("non sostituisce il parere di un medico professionista", "emergenza"),
 }
 PRIVACY_FLAGS = ("allowsPurchases", "usesPersonalInfo", "isChildDirected", "isExportCompliant",
                  "containsAds")

@@ -152,6 +152,8 @@ NAME_FREE = {
            "how do I get rid of a leg cramp", "I think I have a leg cramp"],
     "de": ["meine wade krampft", "ich habe einen wadenkrampf", "was hilft gegen einen krampf",
            "wie werde ich einen krampf los", "ich glaube ich habe einen krampf"],
+    "pt": ["tô com câimbra na perna", "me deu uma câimbra na perna", "como tirar uma câimbra",
+           "como faço pra passar uma câimbra", "acho que tô com câimbra"],
 }
 
 

@@ -237,6 +237,19 @@ HINTS_BY_LANGUAGE = {
         "mehr dazu": "MoreDetailIntent", "es tut mehr weh": "HurtsMoreIntent",
         "Hilfe": "AMAZON.HelpIntent",
     },
+    "pt": {
+        "próximo": "AMAZON.NextIntent", "repetir": "AMAZON.RepeatIntent",
+        "voltar": "AMAZON.PreviousIntent", "sim": "AMAZON.YesIntent", "não": "AMAZON.NoIntent",
+        "continuar a massagem": "KeepMassagingIntent", "15": "SetTimerIntent",
+        "20": "SetTimerIntent", "não obrigado": "AMAZON.NoIntent",
+        "colocar um timer": "SetTimerIntent", "estacionei": "ParkedIntent",
+        "recomeçar": "AMAZON.StartOverIntent", "parar": "AMAZON.StopIntent",
+        "continuar": "AMAZON.ResumeIntent", "começar": "StartRoutineIntent",
+        "do que eu preciso": "ChecklistIntent",
+        "como evito que isso aconteça de novo": "PreventionIntent",
+        "me fale mais": "MoreDetailIntent", "está doendo mais": "HurtsMoreIntent",
+        "ajuda": "AMAZON.HelpIntent",
+    },
 }
 LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})
 

@@ -110,6 +110,7 @@ MAX_DESCRIPTION_CHARS = 4000
 DISCLAIMER_PHRASES: dict[str, tuple[str, ...]] = {
     "en": ("not a substitute for professional medical advice", "emergency"),
     "de": ("kein ersatz für eine ärztliche beratung", "notfall"),
+    "pt": ("não substitui a orientação de um profissional de saúde", "emergência"),
 }
 PRIVACY_FLAGS = ("allowsPurchases", "usesPersonalInfo", "isChildDirected", "isExportCompliant",
                  "containsAds")

@@ -161,6 +161,8 @@ NAME_FREE = {
     "it": ["ho un crampo al polpaccio", "ho un crampo alla gamba",
            "come faccio a far passare un crampo", "cosa devo fare per un crampo alla gamba",
            "credo di avere un crampo"],
+    "pt": ["tô com câimbra na perna", "me deu uma câimbra na perna", "como tirar uma câimbra",
+           "como faço pra passar uma câimbra", "acho que tô com câimbra"],
 }
 
 

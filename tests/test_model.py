@@ -274,6 +274,18 @@ HINTS_BY_LANGUAGE = {
         "cosa mi serve": "ChecklistIntent", "come evito che succeda ancora": "PreventionIntent",
         "dimmi di più": "MoreDetailIntent", "fa più male": "HurtsMoreIntent",
         "aiuto": "AMAZON.HelpIntent",
+    "pt": {
+        "próximo": "AMAZON.NextIntent", "repetir": "AMAZON.RepeatIntent",
+        "voltar": "AMAZON.PreviousIntent", "sim": "AMAZON.YesIntent", "não": "AMAZON.NoIntent",
+        "continuar a massagem": "KeepMassagingIntent", "15": "SetTimerIntent",
+        "20": "SetTimerIntent", "não obrigado": "AMAZON.NoIntent",
+        "colocar um timer": "SetTimerIntent", "estacionei": "ParkedIntent",
+        "recomeçar": "AMAZON.StartOverIntent", "parar": "AMAZON.StopIntent",
+        "continuar": "AMAZON.ResumeIntent", "começar": "StartRoutineIntent",
+        "do que eu preciso": "ChecklistIntent",
+        "como evito que isso aconteça de novo": "PreventionIntent",
+        "me fale mais": "MoreDetailIntent", "está doendo mais": "HurtsMoreIntent",
+        "ajuda": "AMAZON.HelpIntent",
     },
 }
 LANGUAGES = sorted({locale.split("-")[0] for locale in LOCALES})

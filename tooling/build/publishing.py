@@ -113,6 +113,7 @@ DISCLAIMER_PHRASES: dict[str, tuple[str, ...]] = {
     "es": ("no sustituye el consejo médico profesional", "emergencia"),
     "fr": ("ne remplace pas l'avis d'un professionnel de", "urgence"),
     "it": ("non sostituisce il parere di un medico professionista", "emergenza"),
+    "pt": ("não substitui a orientação de um profissional de saúde", "emergência"),
 }
 PRIVACY_FLAGS = ("allowsPurchases", "usesPersonalInfo", "isChildDirected", "isExportCompliant",
                  "containsAds")

@@ -157,10 +157,19 @@ LANGUAGES: dict[str, Language] = {
         tens={"vinte": 20, "trinta": 30, "quarenta": 40, "cinquenta": 50, "sessenta": 60},
         ordinals=("zer", "primeir", "segund", "terceir", "quart", "quint", "sext", "sétim",
                   "oitav", "non", "décim"),
-        launch=("abra", "abre", "inicie", "inicia", "comece", "começa"),
-        ask=r"(?:peça ao|peça para o|pergunte ao|pergunta ao|diga ao|diz ao|fale com o|"
-            r"fala com o|fale com)\s+{name}(?:\s+(?:(?:que|se|para|sobre)\s+)?(.*))?",
-        launch_and=r"(?:{launch})\s+(?:o\s+)?{name}\s+(?:e depois|e|para)\s+(.+)",
+        # "Alexa, abra o cramp coach", "abrir/iniciar cramp coach"; one-shots as Brazilians
+        # say them: "peça ao/para o ...", "pede pro ...", "diz pro ... que ...".
+        launch=("abra o", "abre o", "abrir o", "inicie o", "inicia o", "iniciar o", "abra",
+                "abre", "abrir", "inicie", "inicia", "iniciar", "comece", "começa", "começar",
+                "comece o", "começa o"),
+        ask=r"(?:peça ao|peça para o|peça pro|peça para|pede ao|pede para o|pede pro|"
+            r"pede para|pedir ao|pedir para o|pedir pro|pedir para|pergunte ao|pergunta ao|"
+            r"pergunte pro|pergunta pro|pergunte para o|pergunta para o|perguntar ao|"
+            r"perguntar pro|perguntar para o|diga ao|diz ao|diga pro|diz pro|diga para o|"
+            r"diz para o|fale com o|fala com o|fale com|fala com|fale pro|fala pro)\s+{name}"
+            r"(?:\s+(?:(?:que|se|para|pra|sobre)\s+)?(.*))?",
+        launch_and=r"(?:{launch})\s+(?:o\s+)?{name}\s+(?:e depois|e|para|pra|que|porque)\s+"
+                   r"(.+)",
         action_first=r"(.+?)\s+(?:com|no|usando)\s+(?:o\s+)?{name}",
         polite=("por favor", "agora"), one_shot="peça ao {name} {request}",
         minute=r"minutos?", hour=r"horas?", an_hour=("uma hora",), half_hour=("meia hora",),

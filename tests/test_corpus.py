@@ -326,11 +326,20 @@ def test_every_language_has_a_corpus() -> None:
     assert sorted(c.split("-")[0] for c in corpora) == LANGUAGES, corpora
 
 
+# English's corpus was grown to 400 and more blind utterances (issue 12), German's and
+# Italian's were written at that size; a new language starts from at least 200 written blind,
+# before its model, and grows as people's phrasings come in (a corpus written after reading
+# the model would judge nothing).
+MIN_UTTERANCES = {"en-US": 450, "de-DE": 450, "it-IT": 450}
+MIN_UTTERANCES_NEW_LANGUAGE = 200
+
+
 @pytest.mark.parametrize("corpus", sorted(p.stem for p in CORPORA.glob("*.txt")))
 def test_the_corpus_is_large_and_each_place_hears_an_utterance_once(corpus: str) -> None:
-    """At least 450 utterances; none listed twice at one place (two answers for one thing)."""
+    """Enough utterances (MIN_UTTERANCES); none listed twice at one place (two answers for one
+    thing)."""
     cases = [case for case in CASES if case.group.locale == corpus]
-    assert len(cases) >= 450
+    assert len(cases) >= MIN_UTTERANCES.get(corpus, MIN_UTTERANCES_NEW_LANGUAGE)
     seen: dict[tuple[str, str], str] = {}
     for case in cases:
         key = (case.group.place.name, " ".join(re.sub(r"[^\w' ]", " ", case.utterance.lower())

@@ -250,6 +250,7 @@ HINTS_BY_LANGUAGE = {
         "cómo evito que me vuelva a pasar": "PreventionIntent",
         "dime más": "MoreDetailIntent", "me duele más": "HurtsMoreIntent",
         "ayuda": "AMAZON.HelpIntent",
+    },
     "fr": {
         "suivant": "AMAZON.NextIntent", "répète": "AMAZON.RepeatIntent",
         "retour": "AMAZON.PreviousIntent", "oui": "AMAZON.YesIntent", "non": "AMAZON.NoIntent",
@@ -263,6 +264,7 @@ HINTS_BY_LANGUAGE = {
         "comment éviter les crampes": "PreventionIntent",
         "plus de détails": "MoreDetailIntent", "la douleur augmente": "HurtsMoreIntent",
         "aide": "AMAZON.HelpIntent",
+    },
     "it": {
         "avanti": "AMAZON.NextIntent", "ripeti": "AMAZON.RepeatIntent",
         "indietro": "AMAZON.PreviousIntent", "sì": "AMAZON.YesIntent", "no": "AMAZON.NoIntent",
@@ -274,6 +276,7 @@ HINTS_BY_LANGUAGE = {
         "cosa mi serve": "ChecklistIntent", "come evito che succeda ancora": "PreventionIntent",
         "dimmi di più": "MoreDetailIntent", "fa più male": "HurtsMoreIntent",
         "aiuto": "AMAZON.HelpIntent",
+    },
     "pt": {
         "próximo": "AMAZON.NextIntent", "repetir": "AMAZON.RepeatIntent",
         "voltar": "AMAZON.PreviousIntent", "sim": "AMAZON.YesIntent", "não": "AMAZON.NoIntent",

@@ -389,6 +389,10 @@ class Understanding:
                 if not match.group(1):
                     return Understood("launch")
                 return self._intent(match.group(1), one_shot=True)
+        if re.match(rf"(?:{launch})\s+{name}\s", words):
+            # "Open cramp coach, I've got a cramp": no launch phrase Alexa documents carries a
+            # request without a connecting word, so the skill opens and the rest is not heard.
+            return Understood("launch")
         return self._intent(words, one_shot=False)
 
     def _candidates(self, words: str) -> list[_Pattern]:

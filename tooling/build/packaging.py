@@ -202,6 +202,19 @@ def build_skill_package(root: Path, dist: Path) -> list[Path]:
     return written
 
 
+def _bytecode_only(compiled: Path) -> None:
+    """The compiled templates as bytecode alone: each module's .pyc moved beside it, where
+    Python's import finds a module with no source, and its generated .py dropped. Nobody reads
+    those sources (the templates themselves ship), and each language's cost half as much."""
+    for source in compiled.rglob("*.py"):
+        cached = source.parent / "__pycache__"
+        pyc = next(cached.glob(f"{source.stem}.*.pyc"))
+        pyc.replace(source.with_suffix(".pyc"))
+        source.unlink()
+    for cached in compiled.rglob("__pycache__"):
+        cached.rmdir()
+
+
 def build_lambda_zip(root: Path, zip_path: Path) -> tuple[int, int, int, list[str]]:
     """dist/lambda.zip; returns (entries, .pyc entries, unpacked bytes, requirements)."""
     requirements = lambda_requirements(root)
@@ -219,6 +232,7 @@ def build_lambda_zip(root: Path, zip_path: Path) -> tuple[int, int, int, list[st
               "--invalidation-mode", "unchecked-hash", str(staging)], "compileall",
              # A fixed hash seed fixes the order of set constants, so the bytecode repeats.
              env={"PYTHONHASHSEED": "0"})
+        _bytecode_only(staging / PACKAGE_DIR / COMPILED.name)
         if zip_path.exists():
             zip_path.unlink()
         entries, pycs, unpacked = _write_zip(staging, zip_path)

@@ -351,7 +351,8 @@ class Understanding:
         path = models / f"{locale}.json"
         if not path.exists():
             path, locale = models / "en-US.json", "en-US"
-        return cls(json.loads(path.read_text(encoding="utf-8")), locale)
+        stat = path.stat()
+        return _understanding(path, stat.st_mtime_ns, stat.st_size, locale)
 
     def _slot_regex(self, name: str, slot_type: str | None) -> str:
         if slot_type in self.synonyms and slot_type not in OPEN_SLOT_TYPES:
@@ -532,3 +533,11 @@ def normalize_sample(sample: str, language: str = "en") -> str:
     marked = re.sub(r"qq (?=')", "qq", marked)
     text = normalize(marked, language)
     return re.sub(r"qqslot(\d+)qq", lambda m: "{" + names[int(m.group(1))] + "}", text)
+
+
+@functools.lru_cache(maxsize=32)
+def _understanding(path: Path, mtime_ns: int, size: int, locale: str) -> Understanding:
+    """One matcher per model file as it is now: building one compiles thousands of patterns,
+    and the console, the tests and the tools ask for the same few again and again (a file
+    changed on disk has a new mtime and size, so it is read again)."""
+    return Understanding(json.loads(path.read_text(encoding="utf-8")), locale)

@@ -57,6 +57,8 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.verification import PolicyBuilder, Store
 from cryptography.x509.verification import VerificationError as ChainVerificationError
 
+from skill.app import nesting_depth  # the one iterative depth count (read_envelope's)
+
 log = logging.getLogger(__name__)
 
 CERT_URL_HEADER = "SignatureCertChainUrl"
@@ -462,7 +464,7 @@ def parse_envelope(body: bytes) -> dict[str, Any]:
         # ValueError: not UTF-8, not JSON, or an integer longer than Python converts (4300
         # digits); RecursionError: nested deeper than the parser's recursion limit.
         raise RequestRefused(f"malformed JSON: {type(exc).__name__}: {exc}"[:200]) from exc
-    depth = json_depth(envelope, MAX_JSON_DEPTH)
+    depth = nesting_depth(envelope, MAX_JSON_DEPTH)
     if depth > MAX_JSON_DEPTH:
         raise RequestRefused(f"malformed request envelope: nested over {MAX_JSON_DEPTH} levels")
     if not isinstance(envelope, dict) or not isinstance(envelope.get("request"), dict):
@@ -470,28 +472,6 @@ def parse_envelope(body: bytes) -> dict[str, Any]:
     if not isinstance(envelope["request"].get("type"), str):
         raise RequestRefused("malformed request envelope: no request type")
     return envelope
-
-
-def json_depth(value: Any, limit: int) -> int:
-    """Return how deeply ``value`` nests lists and objects, counting no further than limit + 1.
-
-    Iterative, so that it cannot itself run out of stack on the input it guards against.
-    """
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Iterable[Any] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, depth)
-        if depth > limit:
-            return depth
-        stack.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 class TimestampVerifier:

@@ -205,6 +205,20 @@ def lambda_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
                                      observe=OUTCOMES.observe))
 
 
+def skill_on(store: Any) -> Send:
+    """The skill on a store of the test's own (a spy, a fault injector, DynamoDB), with the
+    same seams as lambda_handler, every reply held to Alexa's wire rules."""
+    handle = event_handler(build_skill(store=store, timer_service=in_process_timers,
+                                       observe=OUTCOMES.observe))
+
+    def checked(envelope: dict[str, Any]) -> dict[str, Any]:
+        raw = handle(envelope, None)
+        check_response(envelope, raw)
+        return raw
+
+    return checked
+
+
 @pytest.fixture
 def replies() -> list[Reply]:
     """Every reply the test's conversations produced, for assertions across a whole run."""

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from skill.app import build_skill, event_handler
 from skill.handlers.name_free import INTENTS, SLOTS, SlotKind
 from skill.memory import SqliteStore
 from tests.conftest import (
@@ -24,8 +23,8 @@ from tests.conftest import (
     ROOT,
     FakeClock,
     check_response,
-    in_process_timers,
     new_device,
+    skill_on,
 )
 from tests.talk import (
     CHECKLIST,
@@ -225,15 +224,8 @@ class SpyStore(SqliteStore):
 def spied(tmp_path: Path, clock: FakeClock) -> Iterator[tuple[Alexa, SpyStore]]:
     """A runner on a skill whose store is watched (its timers on the test's stand-in)."""
     store = SpyStore(tmp_path / "memory.sqlite3")
-    handle = event_handler(build_skill(store=store, timer_service=in_process_timers,
-                                       observe=OUTCOMES.observe))
-
-    def send(envelope: dict[str, Any]) -> dict[str, Any]:
-        raw = handle(envelope, None)
-        check_response(envelope, raw)
-        return raw
-
-    yield Alexa(send, device=new_device(), clock=clock, outcome_of=OUTCOMES.pop), store
+    yield Alexa(skill_on(store), device=new_device(), clock=clock,
+                outcome_of=OUTCOMES.pop), store
 
 
 ASKED: list[tuple[str, dict[str, Slot | str]]] = [

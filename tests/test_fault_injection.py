@@ -28,15 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 
-from skill.app import build_skill, event_handler
 from skill.memory import SqliteStore
 from skill.routine import load_routine
-from tests.conftest import OUTCOMES, FakeClock, check_response, in_process_timers, new_device
+from tests.conftest import OUTCOMES, FakeClock, new_device, skill_on
 from tests.full_run import Run, finished, step_of, walk
 from tests.test_memory_conversation import FlakyStore
-from tooling.standins.alexa import Alexa, Send
+from tooling.standins.alexa import Alexa
 from tooling.standins.timers_api import TimersApiStandIn
 
 pytestmark = pytest.mark.every_locale  # the walk holds in every locale (tests that ask)
@@ -64,20 +62,6 @@ class RecordingStore(FlakyStore):
 @pytest.fixture
 def store(tmp_path: Path) -> RecordingStore:
     return RecordingStore(SqliteStore(tmp_path / "memory.sqlite3"))
-
-
-def skill_on(store: AbstractPersistenceAdapter) -> Send:
-    """The skill on `store`, with the tests' seams: the test's Timers API stand-in answering
-    in process, and the observer, so that every reply carries what the routine chose."""
-    handle = event_handler(build_skill(store=store, timer_service=in_process_timers,
-                                       observe=OUTCOMES.observe))
-
-    def send(envelope: dict[str, Any]) -> dict[str, Any]:
-        raw = handle(envelope, None)
-        check_response(envelope, raw)
-        return raw
-
-    return send
 
 
 def runner(store: RecordingStore, clock: FakeClock, locale: str = "en-US") -> Alexa:

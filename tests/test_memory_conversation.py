@@ -18,10 +18,9 @@ from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 
-from skill.app import build_skill, event_handler
 from skill.memory import DynamoStore, SqliteStore, StoreError
 from skill.speech import DEFAULT_LOCALE
-from tests.conftest import OUTCOMES, FakeClock, check_response, in_process_timers, new_device
+from tests.conftest import OUTCOMES, FakeClock, new_device, skill_on
 from tests.talk import (
     CANCEL,
     FALLBACK,
@@ -70,20 +69,6 @@ class FlakyStore(AbstractPersistenceAdapter):
         self.inner.delete_attributes(request_envelope)
 
 
-def checked_send(store: AbstractPersistenceAdapter) -> Send:
-    """The skill on `store`, its timers in process and what it chose observed, every reply
-    held to Alexa's wire rules."""
-    handle = event_handler(build_skill(store=store, timer_service=in_process_timers,
-                                       observe=OUTCOMES.observe))
-
-    def send(envelope: dict[str, Any]) -> dict[str, Any]:
-        raw = handle(envelope, None)
-        check_response(envelope, raw)
-        return raw
-
-    return send
-
-
 def talk(send: Send, device: Device, clock: FakeClock, locale: str) -> Alexa:
     return Alexa(send, locale=locale, device=device, clock=clock, outcome_of=OUTCOMES.pop)
 
@@ -109,7 +94,7 @@ def user(store: AbstractPersistenceAdapter, clock: FakeClock,
          locale: str) -> Callable[..., Alexa]:
     """A function giving Alexa for one user (same user each call: a second device)."""
     device = new_device()
-    send = checked_send(store)
+    send = skill_on(store)
 
     def make(device_id: str = "amzn1.ask.device.ONE") -> Alexa:
         return talk(send, Device(user_id=device.user_id, device_id=device_id), clock, locale)
@@ -359,7 +344,7 @@ def test_a_failing_store_never_breaks_the_routine(
     """Reads or writes failing mid-routine: the routine completes from the session, calmly
     (never the skill's apology)."""
     flaky = FlakyStore(store)
-    alexa = talk(checked_send(flaky), new_device(), clock, locale)
+    alexa = talk(skill_on(flaky), new_device(), clock, locale)
     walk_to(alexa, 3)
     flaky.fail_reads = failing in ("reads", "both")
     flaky.fail_writes = failing in ("writes", "both")
@@ -377,7 +362,7 @@ def test_a_store_down_at_launch_still_starts_the_routine(
     """With the store unreachable at launch the runner still hears step 1 at once."""
     flaky = FlakyStore(store)
     flaky.fail_reads = flaky.fail_writes = True
-    reply = talk(checked_send(flaky), new_device(), clock, locale).launch()
+    reply = talk(skill_on(flaky), new_device(), clock, locale).launch()
     assert "step/stop" in reply.keys and "error/sorry" not in reply.keys
     assert not reply.ends_session
 
@@ -389,7 +374,7 @@ def test_a_session_that_started_blind_builds_on_what_the_store_kept(
     progress it had kept, which is never overwritten by the blind session's."""
     flaky = FlakyStore(store)
     device = new_device()
-    alexa = talk(checked_send(flaky), device, clock, locale)
+    alexa = talk(skill_on(flaky), device, clock, locale)
     walk_to(alexa, 5)
     alexa.intent(STOP)
     flaky.fail_reads = True
@@ -399,7 +384,7 @@ def test_a_session_that_started_blind_builds_on_what_the_store_kept(
     later = alexa.intent(NEXT)
     assert "step/hydrate" in later.keys and later.state["step"] == 6
     alexa.intent(STOP)
-    assert talk(checked_send(store), device, clock, locale).launch().state["step"] == 6
+    assert talk(skill_on(store), device, clock, locale).launch().state["step"] == 6
 
 
 def test_a_new_user_whose_first_read_failed_keeps_the_session_progress(
@@ -408,10 +393,10 @@ def test_a_new_user_whose_first_read_failed_keeps_the_session_progress(
     """Nothing was ever stored: what the session did is saved once the store answers."""
     flaky = FlakyStore(store)
     device = new_device()
-    alexa = talk(checked_send(flaky), device, clock, locale)
+    alexa = talk(skill_on(flaky), device, clock, locale)
     flaky.fail_reads = True
     alexa.launch()
     flaky.fail_reads = False
     alexa.intent(NEXT)
     alexa.intent(STOP)
-    assert talk(checked_send(store), device, clock, locale).launch().state["step"] == 2
+    assert talk(skill_on(store), device, clock, locale).launch().state["step"] == 2

@@ -12,13 +12,13 @@ from __future__ import annotations
 import copy
 import os
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.test_screen import components
 from tooling.screens import render
 from tooling.screens.render import Job, Report, View
 
@@ -35,19 +35,6 @@ class Rendered:
     controls: dict[str, tuple[Job, str]]  # name -> (job, the problem it must raise)
     report: Report
     shots: Path
-
-
-def components(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        if isinstance(node.get("type"), str):
-            yield node
-        for key in ("item", "items"):
-            children = node.get(key)
-            for child in children if isinstance(children, list) else [children]:
-                yield from components(child)
-    elif isinstance(node, list):
-        for child in node:
-            yield from components(child)
 
 
 def by_id(document: dict[str, Any], id_: str) -> dict[str, Any]:

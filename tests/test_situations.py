@@ -7,7 +7,7 @@ module runs in every locale with a model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ import pytest
 from skill import screen
 from skill.routine import Card, Line, load_routine
 from skill.speech import Voice, template_dirs, to_text
-from tests.conftest import new_device
 from tests.talk import (
     CHECKLIST,
     DRIVING,
@@ -41,7 +40,12 @@ from tests.talk import (
     step_of,
     walk_to,
 )
-from tests.test_safety import apl_payloads, check_reply_rules, number_for
+from tests.test_safety import (  # every reply here is held to the same rules (autouse)
+    _every_reply_keeps_the_rules,  # noqa: F401
+    apl_payloads,
+    number_for,
+    on,
+)
 from tooling.standins.alexa import Alexa, Reply, Slot
 from tooling.standins.timers_api import TimersApiStandIn
 
@@ -61,17 +65,6 @@ NOT_AT_THE_WHEEL = frozenset({
     "timer/wait_offer",
 })
 MASSAGE = frozenset({"step/massage", "more/massage", "gate/no"})
-
-
-@pytest.fixture(autouse=True)
-def _every_reply_keeps_the_rules(replies: list[Reply]) -> Iterator[None]:
-    yield
-    check_reply_rules(replies)
-
-
-def on(make_alexa: Callable[..., Alexa], kind: str) -> Alexa:
-    """A new user on a speaker, a screen or in a car."""
-    return make_alexa(device=new_device(kind))
 
 
 def assert_safe_for_a_driver(reply: Reply) -> None:

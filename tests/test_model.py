@@ -203,9 +203,9 @@ def test_silence_is_silence_and_a_hesitation_alone_is_not_understood() -> None:
 def test_every_sample_is_heard_as_its_own_intent(in_locale: str) -> None:
     """No sample is shadowed: said as written, each one is its own intent's (slots aside)."""
     model = load(in_locale)
-    wrong = {(i["name"], s, heard(s, in_locale).intent) for i in language(model)["intents"]
-             for s in i.get("samples", [])
-             if "{" not in s and heard(s, in_locale).intent != i["name"]}
+    wrong = {(i["name"], s, intent) for i in language(model)["intents"]
+             for s in i.get("samples", []) if "{" not in s
+             if (intent := heard(s, in_locale).intent) != i["name"]}
     assert not wrong
 
 

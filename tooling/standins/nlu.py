@@ -280,6 +280,10 @@ class _Pattern:
     source: str  # the regular expression, compiled when first needed
     literal_length: int
     slot_types: dict[str, str]
+    # The words the sample spells out between its slots: an utterance that lacks one of them
+    # cannot fit, so most samples are ruled out without running their expression.
+    literals: tuple[str, ...] = ()
+    whole: str | None = None  # a sample without slots: the only words that fit it
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -322,16 +326,22 @@ class Understanding:
             name: frozenset(word for value in self.synonyms.get(name, {})
                             for word in value.split()) - spelled
             for name in OPEN_SLOT_TYPES}
-        # Samples by the words they can begin with, so an utterance is tried only against
-        # samples that could fit it; those that begin with an open slot fit any first word.
+        # A sample without slots fits only its own words: looked up whole. The others by the
+        # words they can begin with, so an utterance is tried only against samples that could
+        # fit it; those that begin with an open slot fit any first word.
+        self._exact: dict[str, list[_Pattern]] = {}
         self._by_first_word: dict[str, list[_Pattern]] = {}
         self._any_first_word: list[_Pattern] = []
         for pattern in self.patterns:
+            if pattern.whole is not None:
+                self._exact.setdefault(pattern.whole, []).append(pattern)
+                continue
             firsts = self._first_words(pattern)
             if firsts is None:
                 self._any_first_word.append(pattern)
             for word in firsts or ():
                 self._by_first_word.setdefault(word, []).append(pattern)
+        self._order = {id(pattern): n for n, pattern in enumerate(self.patterns)}
 
     def _first_words(self, pattern: _Pattern) -> set[str] | None:
         """The words an utterance fitting the sample can begin with (None: any word)."""
@@ -369,7 +379,9 @@ class Understanding:
             for p in parts
         )
         literal = sum(len(p) for p in parts if not p.startswith("{"))
-        return _Pattern(intent["name"], sample, regex, literal, types)
+        spelled = tuple(p.strip() for p in parts if p.strip() and not p.startswith("{"))
+        whole = parts[0] if len(parts) == 1 else None
+        return _Pattern(intent["name"], sample, regex, literal, types, spelled, whole)
 
     def understand(self, text: str) -> Understood:
         words = _WAKE.sub("", normalize(text, self.code))
@@ -397,7 +409,10 @@ class Understanding:
         return self._intent(words, one_shot=False)
 
     def _candidates(self, words: str) -> list[_Pattern]:
-        return [*self._by_first_word.get(words.split(" ", 1)[0], ()), *self._any_first_word]
+        """The samples the words could fit, in the model's order (the first of equals wins)."""
+        found = [*self._exact.get(words, ()), *self._by_first_word.get(words.split(" ", 1)[0], ()),
+                 *self._any_first_word]
+        return sorted(found, key=lambda pattern: self._order[id(pattern)])
 
     def matches(self, text: str) -> list[tuple[str, str]]:
         """Every (intent, sample) whose pattern the words fit, best first: for tests and tools."""
@@ -407,6 +422,10 @@ class Understanding:
         return [(intent, sample) for _, intent, sample in sorted(found, key=lambda f: -f[0])]
 
     def _fill(self, pattern: _Pattern, words: str) -> dict[str, Slot] | None:
+        if pattern.whole is not None:
+            return self._slots(pattern, {}) if words == pattern.whole else None
+        if not all(literal in words for literal in pattern.literals):
+            return None
         match = pattern.regex.fullmatch(words)
         return None if match is None else self._slots(pattern, match.groupdict())
 

@@ -73,20 +73,27 @@ def talk(send: Send, device: Device, clock: FakeClock, locale: str) -> Alexa:
     return Alexa(send, locale=locale, device=device, clock=clock, outcome_of=OUTCOMES.pop)
 
 
+CONVERSATIONS_TABLE = f"cramp-coach-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path,
           locale: str) -> Iterator[AbstractPersistenceAdapter]:
     """Each conversation test runs on both stores: a SQLite file and DynamoDB (dynalite).
 
-    DynamoDB in one locale only: what is stored does not depend on the language, and a table
-    per test costs most of a second."""
+    DynamoDB in one locale only: what is stored does not depend on the language. One table
+    for the module's tests (each test is a user of its own): a new table waits half a second
+    to become active, and tests/test_memory.py covers creating one."""
     if request.param == "sqlite":
         yield SqliteStore(tmp_path / "memory.sqlite3")
         return
     if locale != DEFAULT_LOCALE:
         pytest.skip(f"DynamoDB runs in {DEFAULT_LOCALE}; the other locales run on SQLite")
     request.getfixturevalue("dynamodb_env")
-    yield DynamoStore(f"cramp-coach-{uuid.uuid4().hex[:8]}", create_table=True)
+    # A test that looks at every item in the table (stored_records) has a table of its own.
+    own = request.node.get_closest_marker("own_table") is not None
+    yield DynamoStore(f"cramp-coach-{uuid.uuid4().hex[:8]}" if own else CONVERSATIONS_TABLE,
+                      create_table=True)
 
 
 @pytest.fixture
@@ -263,6 +270,7 @@ def test_third_routine_in_two_weeks_advises_a_health_professional_once(
 
 
 
+@pytest.mark.own_table
 def test_forget_my_data_deletes_everything(
     user: Callable[..., Alexa], store: AbstractPersistenceAdapter
 ) -> None:
@@ -288,6 +296,7 @@ def test_forget_answered_no_keeps_everything(user: Callable[..., Alexa]) -> None
     assert kept.state["pending"] is None
 
 
+@pytest.mark.own_table
 def test_forget_question_is_never_answered_by_an_unclear_reply(
     user: Callable[..., Alexa], store: AbstractPersistenceAdapter
 ) -> None:
@@ -306,13 +315,14 @@ def test_forget_question_is_never_answered_by_an_unclear_reply(
 
 
 def stored_records(store: AbstractPersistenceAdapter, alexa: Alexa) -> dict[str, Any]:
+    """Every record the store holds, for any user: only for own_table tests on DynamoDB."""
     envelope = _envelope(alexa)
     if isinstance(store, SqliteStore):
         with sqlite3.connect(store.path) as db:  # every row, for any user: none may be left
             rows = db.execute("SELECT count(*) FROM user_memory").fetchone()[0]
         return store.get_attributes(envelope) if rows else {}
     if isinstance(store, DynamoStore):
-        items = store.table.scan()["Items"]  # nothing at all, for any user of this test table
+        items = store.table.scan()["Items"]  # nothing at all, for any user: an own_table test
         return {"items": items} if items else {}
     raise AssertionError("unknown store")
 

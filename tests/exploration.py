@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from operator import attrgetter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -177,7 +178,7 @@ class Renderer:
 
     def __init__(self, locale: str = "en-US") -> None:
         self.locale = locale
-        self._plain: dict[object, list[str]] = {}
+        self._plain: dict[object, tuple[str, ...]] = {}
         self._words: dict[object, int] = {}
         self._answers: dict[object, int] = {}
         self.budgeted: dict[object, tuple[State, tuple[Line, ...]]] = {}
@@ -187,11 +188,13 @@ class Renderer:
         variants = (*(("car",) if state.driving else ()), *(("helper",) if helping else ()))
         return Voice(self.locale, state, ROUTINE, variants=variants)
 
-    def shown_texts(self, outcome: Outcome) -> list[str]:
+    def markup(self, outcome: Outcome) -> tuple[str, ...]:
+        """What a card or screen would show as markup (nothing, as it should be)."""
         s = outcome.state
         memo = (outcome.shown, outcome.card, s.step, s.finished, s.pending, s.driving,
                 s.helping)
-        if memo not in self._plain:
+        found = self._plain.get(memo)
+        if found is None:
             texts: list[str] = []
             voice = self.voice(s)
             if outcome.shown is not None:
@@ -200,8 +203,9 @@ class Renderer:
                 texts += [i for v in payload.values() if isinstance(v, list) for i in v]
                 if outcome.card is not None:
                     texts += list(card_text(voice, outcome.shown))
-            self._plain[memo] = texts
-        return self._plain[memo]
+            found = self._plain[memo] = tuple(text for text in texts
+                                              if "<" in text or "&" in text)
+        return found
 
     def words(self, outcome: Outcome) -> int:
         """Words of the whole answer in the longer of the runner's and a helper's phrasing
@@ -237,6 +241,7 @@ _WORDS_ONLY = frozenset({"misses", "slow", "loud", "helping", "saved_at", "episo
                          "round_started_at", "round_ends_at", "cold_round", "first_time",
                          "greeted", "wanted_minutes"})
 _KEY_FIELDS = tuple(name for name in State.__dataclass_fields__ if name not in _WORDS_ONLY)
+_key_values = attrgetter(*_KEY_FIELDS)  # one C call for the key's fields, a million times a run
 
 
 def _since(at: float, now: float) -> int:
@@ -253,10 +258,9 @@ def canonical(node: Node, rounds: int = 1) -> tuple[object, ...]:
     how many cold rounds are told apart (beyond the first they only change the numbers said,
     but telling them apart shows how deep the paths go)."""
     s, now, g = node.state, node.now, node.ghost
-    values = s.__dict__
     timers = tuple(sorted((t.purpose.value, bool(t.paused_left), t.ends_at > now)
-                          for t in s.timers))
-    return (tuple(values[name] for name in _KEY_FIELDS), timers, min(s.cold_round, rounds),
+                          for t in s.timers)) if s.timers else ()
+    return (_key_values(s), timers, min(s.cold_round, rounds),
             now - s.saved_at >= STALE, _since(s.round_started_at, now),
             s.round_ends_at > now,
             g.no_massage, g.injured, g.cannot_walk, g.cramp_stays, g.heard_why, g.first_held,
@@ -278,8 +282,11 @@ def outcomes(state: State, event: Event) -> Iterator[Outcome]:
     """Every outcome of one request, each way the Timers API could answer its calls (as
     skill.conversation carries them out: each result is an event answered in the turn)."""
     first = advance(state, event, ROUTINE)
-    pending: deque[tuple[Outcome, tuple[TimerCall, ...]]] = deque(
-        [(first, tuple(e for e in first.effects if isinstance(e, TimerCall)))])
+    calls = tuple(e for e in first.effects if isinstance(e, TimerCall))
+    if not calls:  # most requests
+        yield first
+        return
+    pending: deque[tuple[Outcome, tuple[TimerCall, ...]]] = deque([(first, calls)])
     while pending:
         outcome, calls = pending.popleft()
         if not calls:
@@ -398,9 +405,8 @@ def check(node: Node, event: Event, outcome: Outcome, renderer: Renderer) -> tup
                 broken.append("walk home, to someone who cannot walk")
     if outcome.prompt is None and not outcome.hands_over and not keys & COME_BACK_LINES:
         broken.append("the session ends without saying how to come back")
-    for text in renderer.shown_texts(outcome):
-        if "<" in text or "&" in text:
-            broken.append(f"markup on a card or screen: {text[:60]!r}")
+    for text in renderer.markup(outcome):
+        broken.append(f"markup on a card or screen: {text[:60]!r}")
     # A first-time user's first answer carries the disclaimer: its budget is the words before
     # the first instruction (tests/test_speech_budget.py), not this one.
     opening = any(line.key in DISCLAIMERS or (line.key == "open/welcome"

@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from operator import attrgetter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from skill.response import card_text, screen_payload
 from skill.routine import (
@@ -304,7 +304,7 @@ def _ghost_before(g: Ghost, node: Node, event: Event) -> Ghost:
     s = node.state
     kind = event.kind
     asked = s.pending
-    if not node.in_session:
+    if not node.in_session and (g.said_driving or g.said_parked):
         g = evolve(g, said_driving=False, said_parked=False)
         if node.now - g.last_at >= STALE and not s.in_progress:
             g = evolve(g, cannot_walk=False)  # a new cramp, half a day later
@@ -525,7 +525,7 @@ def _successors(node: Node, report: Report, renderer: Renderer, path: tuple[str,
             report.transitions += 1
             ghost, broken = check(asking, event, outcome, renderer)
             report.keys_seen.update(outcome.keys)
-            label = _label(template)
+            label = _LABELS[template]
             for problem in broken:
                 rule, _, detail = problem.partition(": ")
                 report.note(rule, f"[{node.situation}] {' > '.join((*path, label))}"
@@ -538,6 +538,9 @@ def _label(event: Event) -> str:
     if event.task is not None:
         return f"{event.kind.value}=task:{event.task.purpose.value}"
     return f"{event.kind.value}{'=' + str(event.value) if event.value else ''}"
+
+
+_LABELS = {event: _label(event) for event in EVENTS}
 
 
 def replay(situation: str, labels: tuple[str, ...]) -> list[str]:

@@ -80,7 +80,7 @@ def test_every_suggested_phrase_is_a_sample_utterance(model: Path) -> None:
     """
     locale = model.stem
     language = locale.split("-")[0]
-    understanding = Understanding(json.loads(model.read_text(encoding="utf-8")), locale)
+    understanding = Understanding.for_locale(locale, model.parent)  # shared with other tests
     samples = {normalize_sample(s, language) for i in language_model(model)["intents"]
                for s in i.get("samples", [])}
     suggested = suggested_phrases(locale)

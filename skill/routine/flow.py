@@ -86,8 +86,9 @@ def _finish_turn(turn: Turn, outcome: Outcome) -> Outcome:
         lines = (*lines, Line("open/guide"))  # and, with the first step, how to move around
     state = evolve(outcome.state, saved_at=max(turn.now, outcome.state.saved_at),
                     first_time=outcome.state.first_time and not heard)
-    done = evolve(outcome, state=state, lines=lines)
-    return evolve(done, shown=_shown(turn.with_state(state), done))
+    # What is shown depends on the state and the card, not on the lines added above.
+    return evolve(outcome, state=state, lines=lines,
+                  shown=_shown(turn.with_state(state), outcome))
 
 
 # Leaving, emergencies and internal results: the disclaimer waits for the next turn.

@@ -20,7 +20,10 @@ class Line:
 
     def __hash__(self) -> int:
         # The args are a small dict of plain values: hashed by their sorted items' text (once:
-        # lines are values), so outcomes can be memoized and states explored.
+        # lines are values), so outcomes can be memoized and states explored. Most lines
+        # have no args: their key's hash is enough.
+        if not self.args:
+            return hash(self.key)
         cached = self.__dict__.get("_hash")
         if cached is None:
             cached = hash((self.key, repr(sorted(self.args.items()))))

@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from operator import attrgetter
 
 from skill.response import card_text, screen_payload
@@ -152,6 +153,15 @@ class Report:
     counts: dict[str, int] = field(default_factory=dict)
     keys_seen: set[str] = field(default_factory=set)
 
+    def reached(self, node: Node, path: tuple[str, ...]) -> None:
+        self.deepest = max(self.deepest, len(path))
+        self.cold_rounds = max(self.cold_rounds, node.state.cold_round)
+
+    def copy(self) -> Report:
+        return Report(self.states, self.transitions, self.deepest, self.seconds,
+                      self.cold_rounds, {rule: list(paths) for rule, paths in self.broken.items()},
+                      dict(self.counts), set(self.keys_seen))
+
     def note(self, rule: str, path: str) -> None:
         self.counts[rule] = self.counts.get(rule, 0) + 1
         examples = self.broken.setdefault(rule, [])
@@ -232,6 +242,13 @@ class Renderer:
                 counted = self._words[memo] = words(to_text(self.voice(s, helper).ssml(line)))
             total += counted
         return total
+
+
+# The exploration renders in en-US; the word budget is then counted in every language's main
+# locale. Renderers keep what they rendered for the whole process (the runs of one worker).
+EXPLORED_LOCALE = "en-US"
+RENDERERS = {locale: Renderer(locale) for locale in {EXPLORED_LOCALE, *MAIN_LOCALES}}
+_CHECKED_EVERYWHERE: set[object] = set()
 
 
 # Fields that only change the words (how they sound, the numbers they say, a welcome or a
@@ -440,98 +457,123 @@ def detours_of(group: str) -> tuple[Event, ...]:
     return tuple(e for e in EVENTS if e.kind in DETOUR_GROUPS[group] and e not in CORE_EVENTS)
 
 
-def explore(*, detours: int = 1, detour_events: tuple[Event, ...] | None = None,
-            rounds: int = 1,
-            situations: tuple[str, ...] = tuple(SITUATIONS)) -> Report:
-    """Every state reachable from a fresh start by the routine's own way forward (CORE and
-    time passing), with up to `detours` of `detour_events` (default: every other event)
-    anywhere along the way, each transition checked. Every detour is tried from every state
-    of the way forward, so the groups' runs together try every event from each of them.
+@dataclass
+class WayForward:
+    """The states the routine's own way forward reaches from a fresh start, in the order they
+    were first reached, with the report of their transitions."""
 
-    Breadth first, one detour at a time: a state is expanded with the fewest detours it can
-    be reached with, so the budget left is the most it can have."""
-    detouring = tuple(e for e in (EVENTS if detour_events is None else detour_events)
-                      if e not in CORE_EVENTS)
+    nodes: list[tuple[Node, tuple[str, ...]]]
+    seen: frozenset[tuple[object, ...]]
+    report: Report
+
+
+@cache
+def way_forward(situation: str, rounds: int = 1) -> WayForward:
+    """Explored once per process and situation: each detour group's run starts from it."""
     report = Report()
-    renderer = Renderer()
-    began = time.perf_counter()
-    seen: set[tuple[object, ...]] = set()
-    frontier: list[tuple[Node, tuple[str, ...]]] = []
-    for situation in situations:
-        start = Node(State(), START, False, situation, Ghost())
-        seen.add(canonical(start, rounds))
-        frontier.append((start, ()))
-    for used in range(detours + 1):
-        queue = deque(frontier)
-        detoured: list[tuple[Node, tuple[str, ...]]] = []
-        events = CORE_EVENTS + (detouring if used < detours else ())
-        while queue:
-            node, path = queue.popleft()
-            report.deepest = max(report.deepest, len(path))
-            report.cold_rounds = max(report.cold_rounds, node.state.cold_round)
-            for following, label, core in _successors(node, report, renderer, path, events):
-                key = canonical(following, rounds)
-                if key in seen:
-                    continue
-                if core:
-                    seen.add(key)
-                    queue.append((following, (*path, label)))
-                elif used < detours:
-                    detoured.append((following, (*path, label)))
-        frontier = []
-        for node, path in detoured:  # the states one more detour reaches, not seen before
-            key = canonical(node, rounds)
+    start = Node(State(), START, False, situation, Ghost())
+    seen = {canonical(start, rounds)}
+    nodes: list[tuple[Node, tuple[str, ...]]] = []
+    queue: deque[tuple[Node, tuple[str, ...]]] = deque([(start, ())])
+    while queue:
+        node, path = queue.popleft()
+        report.reached(node, path)
+        nodes.append((node, path))
+        for following, label in _successors(node, report, path, CORE_EVENTS):
+            key = canonical(following, rounds)
             if key not in seen:
                 seen.add(key)
-                frontier.append((node, path))
-    in_every_language(renderer, report)
+                queue.append((following, (*path, label)))
+    return WayForward(nodes, frozenset(seen), report)
+
+
+def explore(situation: str, detour_events: tuple[Event, ...] = (), rounds: int = 1) -> Report:
+    """Every state reachable from a fresh start in `situation` by the routine's own way forward
+    (CORE and time passing), then one of `detour_events` tried from each of those states and
+    everything the way forward leads on to from there, each transition checked. The groups'
+    runs together try every event from every state of the way forward.
+
+    Breadth first: a state is expanded with the fewest detours it can be reached with."""
+    began = time.perf_counter()
+    base = way_forward(situation, rounds)
+    report = base.report.copy()
+    seen = set(base.seen)
+    frontier: deque[tuple[Node, tuple[str, ...]]] = deque()
+    detouring = tuple(e for e in detour_events if e not in CORE_EVENTS)
+    for node, path in base.nodes:
+        for following, label in _answers(node, report, path, detouring):
+            key = canonical(following, rounds)
+            if key not in seen:
+                seen.add(key)
+                frontier.append((following, (*path, label)))
+    while frontier:  # what the way forward leads on to after the detour
+        node, path = frontier.popleft()
+        report.reached(node, path)
+        for following, label in _successors(node, report, path, CORE_EVENTS):
+            key = canonical(following, rounds)
+            if key not in seen:
+                seen.add(key)
+                frontier.append((following, (*path, label)))
+    in_every_language(report)
     report.states = len(seen)
     report.seconds = time.perf_counter() - began
     return report
 
 
-def in_every_language(renderer: Renderer, report: Report) -> None:
+def in_every_language(report: Report) -> None:
     """The word budget in each other language's main locale: every distinct answer the
-    exploration counted (in en-US) rendered and counted again, without exploring again."""
+    exploration counted (in en-US) rendered and counted again, without exploring again (once
+    per process: the renderers and what they have checked are kept between runs)."""
+    explored = RENDERERS[EXPLORED_LOCALE]
+    unchecked = [memo for memo in explored.budgeted if memo not in _CHECKED_EVERYWHERE]
     for locale in MAIN_LOCALES:
-        if locale == renderer.locale:
+        if locale == EXPLORED_LOCALE:
             continue
-        other = Renderer(locale)
-        for s, lines in renderer.budgeted.values():
+        other = RENDERERS[locale]
+        for memo in unchecked:
+            s, lines = explored.budgeted[memo]
             count = other.longest(s, lines)
             if count > WORD_BUDGET:
                 report.note(f"over {WORD_BUDGET} words in {locale}",
                             f"{count} words in {[line.key for line in lines]} at step {s.step}")
+    _CHECKED_EVERYWHERE.update(unchecked)
 
 
-def _successors(node: Node, report: Report, renderer: Renderer, path: tuple[str, ...],
-                events: tuple[Event, ...] = EVENTS) -> Iterator[tuple[Node, str, bool]]:
-    """Every next node, with its label and whether it was the routine's own way forward."""
+def _successors(node: Node, report: Report, path: tuple[str, ...],
+                events: tuple[Event, ...]) -> Iterator[tuple[Node, str]]:
+    """Every next node by time passing or one of `events`, with its label."""
     if node.in_session:
         # Silence, or the runner leaving: the session closes, then time passes.
         ended = advance(node.state, Event(Ev.SESSION_ENDED, at=node.now), ROUTINE).state
         report.transitions += 1
         for wait in WAITS_MIN:
             yield (evolve(node, state=ended, now=node.now + wait * MINUTE, in_session=False),
-                   f"(silence, {wait} min)", True)
+                   f"(silence, {wait} min)")
     else:
         for wait in WAITS_MIN:  # coming back later still
-            yield evolve(node, now=node.now + wait * MINUTE), f"({wait} min)", True
+            yield evolve(node, now=node.now + wait * MINUTE), f"({wait} min)"
+    yield from _answers(node, report, path, events)
+
+
+def _answers(node: Node, report: Report, path: tuple[str, ...],
+             events: tuple[Event, ...]) -> Iterator[tuple[Node, str]]:
+    """The node after each of `events` (each way its timer calls can end), checked."""
+    renderer = RENDERERS[EXPLORED_LOCALE]
     state = node.state if node.in_session else node.state.new_session()
     asking = Node(state, node.now, node.in_session, node.situation, node.ghost)
     for template in events:
         event = evolve(template, at=node.now, in_car=node.in_car)
+        label = _LABELS[template]
         for outcome in outcomes(state, event):
             report.transitions += 1
             ghost, broken = check(asking, event, outcome, renderer)
             report.keys_seen.update(outcome.keys)
-            label = _LABELS[template]
             for problem in broken:
                 rule, _, detail = problem.partition(": ")
                 report.note(rule, f"[{node.situation}] {' > '.join((*path, label))}"
                                   + (f": {detail}" if detail else ""))
             yield (Node(outcome.state, node.now, not outcome.ends_session, node.situation,
-                        ghost), label, template in CORE_EVENTS)
+                        ghost), label)
 
 
 def _label(event: Event) -> str:

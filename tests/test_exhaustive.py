@@ -43,7 +43,7 @@ def test_the_way_forward_goes_three_cold_rounds_deep(
 ) -> None:
     """Telling the first three cold rounds apart, the runner's way forward (with every way a
     timer can end) goes three rounds deep, every transition keeping every rule."""
-    report = explore(detours=0, rounds=3, situations=("speaker",))
+    report = explore("speaker", rounds=3)
     record_property("exploration", f"speaker, the way forward, three rounds apart: "
                     f"{report.summary}")
     assert not report.violations, "\n".join(report.violations)
@@ -57,6 +57,6 @@ def test_every_state_after_a_detour(
 ) -> None:
     """After any one event of the group, anywhere, everything the way forward leads on to
     keeps every rule."""
-    report = explore(detours=1, detour_events=detours_of(group), situations=(situation,))
+    report = explore(situation, detours_of(group))
     record_property("exploration", f"{situation}, a {group} detour: {report.summary}")
     assert not report.violations, "\n".join(report.violations)

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from skill import memory
+
 STANDINS = Path(__file__).resolve().parent / "standins"
 DYNALITE_CLI = STANDINS / "node_modules" / "dynalite" / "cli.js"
 
@@ -157,6 +159,9 @@ def point_boto3_at(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/cramp-coach/aws-config")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/cramp-coach/aws-credentials")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # dynalite makes a new table ACTIVE after CREATE_TABLE_MS, not DynamoDB's seconds: polling
+    # at the store's 0.5 s would make each test that creates a table wait most of a second.
+    monkeypatch.setattr(memory, "TABLE_WAIT_DELAY_S", CREATE_TABLE_MS / 1000 / 4)
 
 
 @pytest.fixture

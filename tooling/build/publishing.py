@@ -632,11 +632,18 @@ def _pattern_overlaps(patterns: list[tuple[str, str, tuple[str, ...]]],
             # Built-in slots only: any literal sample can be a number, so all are candidates.
             indices: Iterable[int] = (range(len(literal)) if with_words is None
                                       else sorted(with_words))
-            regex = _built_in_sample(parts)
-            problems += [f"{other} sample {other_sample!r} is also heard by {intent_name} "
-                         f"sample {sample!r}" for spoken, other, other_sample
-                         in (literal[i] for i in indices)
-                         if other != intent_name and regex.fullmatch(spoken)]
+            # The expression is compiled only for a sample that some other intent's sample
+            # begins and ends like (a match needs both): compiling is most of the cost, and
+            # few have such a neighbour.
+            regex: re.Pattern[str] | None = None
+            for spoken, other, other_sample in (literal[i] for i in indices):
+                if (other == intent_name or not spoken.startswith(parts[0])
+                        or not spoken.endswith(parts[-1])):
+                    continue
+                regex = regex or _built_in_sample(parts)
+                if regex.fullmatch(spoken):
+                    problems.append(f"{other} sample {other_sample!r} is also heard by "
+                                    f"{intent_name} sample {sample!r}")
             continue
         # Only the samples that begin as this one can begin: its first word, or a value's.
         if parts[0]:

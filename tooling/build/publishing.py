@@ -225,7 +225,7 @@ BUILT_IN_SLOT_PATTERNS = {
 # problems by its JSON text, and each sample's own work (its text problems, how Alexa hears it,
 # every utterance its slots can make) by the sample and what it depends on. The results are
 # the same as computing them afresh; only the time differs.
-_MODELS_REMEMBERED = 48
+_MODELS_REMEMBERED = 32
 
 
 class _ByContent:
@@ -234,34 +234,33 @@ class _ByContent:
     def __init__(self, size: int) -> None:
         self.size = size
         self.results: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        # A text a value was parsed from -> json.dumps's text of the value (the results' key).
+        self.texts: OrderedDict[str, str] = OrderedDict()
 
     def get(self, value: Any, extra: tuple[str, ...], compute: Callable[[Any], Any],
             text: str | None = None) -> Any:
         """compute(value), or what it returned for the same text and `extra` last time.
 
-        `text`: the JSON text `value` was parsed from, if at hand. Any JSON text of a value
-        knows it as well as json.dumps's (no other value parses from it), and a file read just
-        now is found by its own text without being written out again, which takes longer
-        than the lookup. A text seen for the first time is looked up by json.dumps's too
-        (the same model, laid out another way), and the result kept under both."""
-        keys = [] if text is None else [(text, *extra)]
-        for key in keys:
-            if key in self.results:
-                self.results.move_to_end(key)
-                return self.results[key]
-        try:
-            keys.append((json.dumps(value, sort_keys=True), *extra))
-        except (TypeError, ValueError):  # not JSON (a set, a cycle): no text to know it by
-            return compute(value)
-        key = keys[-1]
+        `text`: the JSON text `value` was parsed from, if at hand: a file read again unchanged
+        is then known by its text, without writing the value out again with json.dumps (which
+        takes longer than the rest of a check whose results are known)."""
+        canonical = None if text is None else self.texts.get(text)
+        if canonical is None:
+            try:
+                canonical = json.dumps(value, sort_keys=True)
+            except (TypeError, ValueError):  # not JSON (a set, a cycle): no text to know it by
+                return compute(value)
+        if text is not None:
+            self.texts[text] = canonical
+            self.texts.move_to_end(text)
+            if len(self.texts) > 2 * self.size:
+                self.texts.popitem(last=False)
+        key = (canonical, *extra)
         if key in self.results:
             self.results.move_to_end(key)
-            result = self.results[key]
-        else:
-            result = compute(value)
-        for key in keys:
-            self.results[key] = result
-        while len(self.results) > self.size:
+            return self.results[key]
+        result = self.results[key] = compute(value)
+        if len(self.results) > self.size:
             self.results.popitem(last=False)
         return result
 

@@ -269,19 +269,28 @@ _checked_models = _ByContent(_MODELS_REMEMBERED)
 _phrase_forms = _ByContent(_MODELS_REMEMBERED)
 
 
-def _sample_forms(model: Any) -> list[list[str]]:
+def _sample_forms(model: Any) -> list[tuple[str, ...]]:
     """Each sample as Alexa compares it (lower case, spaces collapsed), split at its slots: the
     odd parts are the slots' type names."""
     forms = []
     for intent in _intents(model):
         types = {str(_dict(s).get("name")): str(_dict(s).get("type"))
                  for s in _list(intent.get("slots"))}
-        for sample in _strings(intent.get("samples")):
-            # Split before lower-casing: slot names are case-sensitive.
-            parts = SLOT_REFERENCE.split(sample.strip())
-            forms.append([re.sub(r"\s+", " ", part.lower()) if i % 2 == 0
-                          else types.get(part, "") for i, part in enumerate(parts)])
+        key = tuple(sorted(types.items()))
+        forms += [_sample_form(sample, key) for sample in _strings(intent.get("samples"))]
     return forms
+
+
+# Remembered: the English locales share most samples, and a model checked again after an edit
+# all but a few.
+@functools.lru_cache(maxsize=65536)
+def _sample_form(sample: str, types: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """One sample of _sample_forms; `types`: its intent's slots, {name: type} as items."""
+    names = dict(types)
+    # Split before lower-casing: slot names are case-sensitive.
+    parts = SLOT_REFERENCE.split(sample.strip())
+    return tuple(re.sub(r"\s+", " ", part.lower()) if i % 2 == 0 else names.get(part, "")
+                 for i, part in enumerate(parts))
 
 
 @dataclass(frozen=True)
@@ -290,7 +299,7 @@ class _Forms:
     slots by their text before the first slot: words fit only the ones they begin with."""
 
     whole: frozenset[str]  # the samples without slots
-    by_start: dict[str, list[list[str]]]
+    by_start: dict[str, list[tuple[str, ...]]]
     values: dict[str, set[str]]  # _slot_values, spoken as _normalize has it
     # What fit answered (the same model's example phrases are checked again and again).
     fitted: dict[str, bool] = field(default_factory=dict, compare=False)
@@ -298,7 +307,7 @@ class _Forms:
     @classmethod
     def of(cls, model: Any) -> _Forms:
         whole: set[str] = set()
-        by_start: dict[str, list[list[str]]] = {}
+        by_start: dict[str, list[tuple[str, ...]]] = {}
         for form in _sample_forms(model):
             if len(form) == 1:
                 whole.add(form[0])

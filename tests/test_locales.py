@@ -4,6 +4,7 @@ locale (marker every_country) speaks its own emergency number."""
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import re
@@ -78,8 +79,16 @@ def numbers_in(text: str) -> set[str]:
 
 
 def model_of(locale: str) -> dict[str, Any]:
-    model: dict[str, Any] = json.loads(model_files(PROJECT_ROOT)[locale].read_text(
-        encoding="utf-8"))
+    """The locale's committed model, not to be changed (parsed once a version of the file, as
+    tooling/standins/nlu.py's models are: a routine asks for its shortest "next" every turn)."""
+    path = model_files(PROJECT_ROOT)[locale]
+    stat = path.stat()
+    return _parsed(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.cache
+def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
+    model: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return model
 
 

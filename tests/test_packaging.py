@@ -6,6 +6,7 @@ cache) and marked `slow`; they run by default, and `-m "not slow"` deselects the
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import inspect
 import json
@@ -227,14 +228,25 @@ def test_the_skill_package_carries_the_task_definitions(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The real project packaged once into a temporary dist/ (pip and PyPI: the slow part)."""
+    """The real project packaged once into a temporary dist/ (pip and PyPI: the slow part).
+
+    Once a run, not once a pytest-xdist worker: the tests only read dist/, so the first worker
+    to get here builds it in the run's temporary directory (the one above each worker's own)
+    while the others wait, and they all read that. "tmp" is the worker's own, for unpacking."""
     missing = [p for p in ("skill.json", "interaction_models/en-US.json", str(LAMBDA_ENTRY))
                if not (PROJECT_ROOT / p).exists()]
     if missing:
         pytest.skip(f"not written yet: {', '.join(missing)}")
-    tmp = tmp_path_factory.mktemp("package")
-    report = build(tmp / "dist", verbose=False)
-    return {"tmp": tmp, "report": report, "dist": tmp / "dist"}
+    run = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        run = run.parent
+    shared, dist = run / "shared-package", run / "shared-package" / "dist"
+    with (run / "shared-package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held until the file closes: one builder at a time
+        if not (shared / "built").exists():  # a failed build leaves no mark: the next tries
+            build(dist, verbose=False)
+            (shared / "built").touch()
+    return {"tmp": tmp_path_factory.mktemp("package"), "dist": dist, "zip": dist / "lambda.zip"}
 
 
 def unpacked(built: dict[str, Any]) -> tuple[Path, Path, dict[str, str]]:
@@ -242,7 +254,7 @@ def unpacked(built: dict[str, Any]) -> tuple[Path, Path, dict[str, str]]:
     tmp = built["tmp"]
     task, runtime = tmp / "task", tmp / "runtime"
     if not task.exists():
-        with zipfile.ZipFile(built["report"].lambda_zip) as archive:
+        with zipfile.ZipFile(built["zip"]) as archive:
             archive.extractall(task)
         lambda_runtime_packages(runtime)
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp),
@@ -268,7 +280,7 @@ class TestSlowLambdaZip:
     def test_zip_contents(self, built: dict[str, Any]) -> None:
         """The zip is small, deterministic, has compiled 3.11 bytecode and no boto3, and of our
         own code only the allow-listed modules of skill/ and the entry point."""
-        zip_path = built["report"].lambda_zip
+        zip_path = built["zip"]
         assert zip_path.stat().st_size < MAX_ZIP_BYTES
         with zipfile.ZipFile(zip_path) as archive:
             infos = archive.infolist()

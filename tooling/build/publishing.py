@@ -18,7 +18,7 @@ import re
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -234,13 +234,28 @@ class _ByContent:
     def __init__(self, size: int) -> None:
         self.size = size
         self.results: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        # A text a value was parsed from -> json.dumps's text of the value (the results' key).
+        self.texts: OrderedDict[str, str] = OrderedDict()
 
-    def get(self, value: Any, extra: tuple[str, ...], compute: Callable[[Any], Any]) -> Any:
-        """compute(value), or what it returned for the same text and `extra` last time."""
-        try:
-            key = (json.dumps(value, sort_keys=True), *extra)
-        except (TypeError, ValueError):  # not JSON (a set, a cycle): no text to know it by
-            return compute(value)
+    def get(self, value: Any, extra: tuple[str, ...], compute: Callable[[Any], Any],
+            text: str | None = None) -> Any:
+        """compute(value), or what it returned for the same text and `extra` last time.
+
+        `text`: the JSON text `value` was parsed from, if at hand: a file read again unchanged
+        is then known by its text, without writing the value out again with json.dumps (which
+        takes longer than the rest of a check whose results are known)."""
+        canonical = None if text is None else self.texts.get(text)
+        if canonical is None:
+            try:
+                canonical = json.dumps(value, sort_keys=True)
+            except (TypeError, ValueError):  # not JSON (a set, a cycle): no text to know it by
+                return compute(value)
+        if text is not None:
+            self.texts[text] = canonical
+            self.texts.move_to_end(text)
+            if len(self.texts) > 2 * self.size:
+                self.texts.popitem(last=False)
+        key = (canonical, *extra)
         if key in self.results:
             self.results.move_to_end(key)
             return self.results[key]
@@ -254,19 +269,28 @@ _checked_models = _ByContent(_MODELS_REMEMBERED)
 _phrase_forms = _ByContent(_MODELS_REMEMBERED)
 
 
-def _sample_forms(model: Any) -> list[list[str]]:
+def _sample_forms(model: Any) -> list[tuple[str, ...]]:
     """Each sample as Alexa compares it (lower case, spaces collapsed), split at its slots: the
     odd parts are the slots' type names."""
     forms = []
     for intent in _intents(model):
         types = {str(_dict(s).get("name")): str(_dict(s).get("type"))
                  for s in _list(intent.get("slots"))}
-        for sample in _strings(intent.get("samples")):
-            # Split before lower-casing: slot names are case-sensitive.
-            parts = SLOT_REFERENCE.split(sample.strip())
-            forms.append([re.sub(r"\s+", " ", part.lower()) if i % 2 == 0
-                          else types.get(part, "") for i, part in enumerate(parts)])
+        key = tuple(sorted(types.items()))
+        forms += [_sample_form(sample, key) for sample in _strings(intent.get("samples"))]
     return forms
+
+
+# Remembered: the English locales share most samples, and a model checked again after an edit
+# all but a few.
+@functools.lru_cache(maxsize=65536)
+def _sample_form(sample: str, types: tuple[tuple[str, str], ...]) -> tuple[str, ...]:
+    """One sample of _sample_forms; `types`: its intent's slots, {name: type} as items."""
+    names = dict(types)
+    # Split before lower-casing: slot names are case-sensitive.
+    parts = SLOT_REFERENCE.split(sample.strip())
+    return tuple(re.sub(r"\s+", " ", part.lower()) if i % 2 == 0 else names.get(part, "")
+                 for i, part in enumerate(parts))
 
 
 @dataclass(frozen=True)
@@ -275,13 +299,15 @@ class _Forms:
     slots by their text before the first slot: words fit only the ones they begin with."""
 
     whole: frozenset[str]  # the samples without slots
-    by_start: dict[str, list[list[str]]]
+    by_start: dict[str, list[tuple[str, ...]]]
     values: dict[str, set[str]]  # _slot_values, spoken as _normalize has it
+    # What fit answered (the same model's example phrases are checked again and again).
+    fitted: dict[str, bool] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, model: Any) -> _Forms:
         whole: set[str] = set()
-        by_start: dict[str, list[list[str]]] = {}
+        by_start: dict[str, list[tuple[str, ...]]] = {}
         for form in _sample_forms(model):
             if len(form) == 1:
                 whole.add(form[0])
@@ -291,9 +317,11 @@ class _Forms:
 
     def fit(self, text: str) -> bool:
         """Whether the words fit one of the samples (_fits)."""
-        return text in self.whole or any(
-            _fits(form, text, self.values) for start, forms in self.by_start.items()
-            if text.startswith(start) for form in forms)
+        if text not in self.fitted:
+            self.fitted[text] = text in self.whole or any(
+                _fits(form, text, self.values) for start, forms in self.by_start.items()
+                if text.startswith(start) for form in forms)
+        return self.fitted[text]
 
 
 def _slot_values(model: Any, spoken: Callable[[str], str]) -> dict[str, set[str]]:
@@ -415,9 +443,14 @@ def _sample_text_problems(sample: str) -> tuple[str, ...]:
     return tuple(problems)
 
 
-def check_interaction_model(model: Any, where: str = "interaction model") -> list[str]:
-    """All problems with one locale's interaction model (file content as parsed JSON)."""
-    problems = _checked_models.get(model, (), lambda m: tuple(_check_interaction_model(m)))
+def check_interaction_model(model: Any, where: str = "interaction model", *,
+                            text: str | None = None) -> list[str]:
+    """All problems with one locale's interaction model (file content as parsed JSON).
+
+    `text`: the JSON text the model was parsed from, if at hand (it finds a result known
+    already sooner)."""
+    problems = _checked_models.get(model, (), lambda m: tuple(_check_interaction_model(m)),
+                                   text)
     return [f"{where}: {problem}" for problem in problems]
 
 
@@ -632,11 +665,18 @@ def _pattern_overlaps(patterns: list[tuple[str, str, tuple[str, ...]]],
             # Built-in slots only: any literal sample can be a number, so all are candidates.
             indices: Iterable[int] = (range(len(literal)) if with_words is None
                                       else sorted(with_words))
-            regex = _built_in_sample(parts)
-            problems += [f"{other} sample {other_sample!r} is also heard by {intent_name} "
-                         f"sample {sample!r}" for spoken, other, other_sample
-                         in (literal[i] for i in indices)
-                         if other != intent_name and regex.fullmatch(spoken)]
+            # The expression is compiled only for a sample that some other intent's sample
+            # begins and ends like (a match needs both): compiling is most of the cost, and
+            # few have such a neighbour.
+            regex: re.Pattern[str] | None = None
+            for spoken, other, other_sample in (literal[i] for i in indices):
+                if (other == intent_name or not spoken.startswith(parts[0])
+                        or not spoken.endswith(parts[-1])):
+                    continue
+                regex = regex or _built_in_sample(parts)
+                if regex.fullmatch(spoken):
+                    problems.append(f"{other} sample {other_sample!r} is also heard by "
+                                    f"{intent_name} sample {sample!r}")
             continue
         # Only the samples that begin as this one can begin: its first word, or a value's.
         if parts[0]:
@@ -875,8 +915,11 @@ def manifest_locales(manifest: Any) -> list[str]:
 
 
 def check_example_phrases(manifest: Any, models: Mapping[str, Any],
-                          where: str = MANIFEST_FILE) -> list[str]:
-    """Each example phrase wakes Alexa, opens this locale's invocation name, and says a sample."""
+                          where: str = MANIFEST_FILE, *,
+                          texts: Mapping[str, str] | None = None) -> list[str]:
+    """Each example phrase wakes Alexa, opens this locale's invocation name, and says a sample.
+
+    `texts`: {locale: the JSON text its model was parsed from}, as far as at hand."""
     problems = []
     locales = _dict(_dict(_dict(manifest).get("manifest")).get("publishingInformation"))
     for locale, info in sorted(_dict(locales.get("locales")).items()):
@@ -884,7 +927,7 @@ def check_example_phrases(manifest: Any, models: Mapping[str, Any],
         invocation = _language_model(model).get("invocationName")
         if not isinstance(invocation, str) or not invocation.strip():
             continue  # reported by the locale and model checks
-        forms: _Forms = _phrase_forms.get(model, (), _Forms.of)
+        forms: _Forms = _phrase_forms.get(model, (), _Forms.of, (texts or {}).get(locale))
         invocation = _normalize(invocation)
         for phrase in _strings(_dict(info).get("examplePhrases")):
             at = f"{where}: {locale} example phrase {phrase!r}"
@@ -943,17 +986,21 @@ def check_locales(manifest: Any, model_locales: Iterable[str], templates_dir: Pa
 def validate_skill(manifest: Any, models: Mapping[str, Any], templates_dir: Path, *,
                    uses_timers: bool = False, uses_apl: bool = False,
                    task_files: Mapping[str, Any] | None = None, uses_launch_task: bool = False,
-                   uses_can_fulfill: bool = False) -> list[str]:
+                   uses_can_fulfill: bool = False,
+                   model_texts: Mapping[str, str] | None = None) -> list[str]:
     """Every check over parsed skill.json, models ({locale: model JSON}) and task files
-    ({file name: task JSON})."""
+    ({file name: task JSON}); `model_texts`: {locale: the JSON text its model was parsed
+    from}, as far as at hand."""
+    texts = model_texts or {}
     problems = check_manifest(manifest, uses_timers=uses_timers, uses_apl=uses_apl,
                               uses_can_fulfill=uses_can_fulfill)
     problems += check_tasks(manifest, task_files or {}, uses_launch_task=uses_launch_task)
     for locale, model in sorted(models.items()):
         if model is not None:  # None: the file did not load, which is reported already
-            problems += check_interaction_model(model, where=f"{MODELS_DIR}/{locale}.json")
+            problems += check_interaction_model(model, where=f"{MODELS_DIR}/{locale}.json",
+                                                text=texts.get(locale))
     problems += check_locales(manifest, models, templates_dir)
-    problems += check_example_phrases(manifest, models)
+    problems += check_example_phrases(manifest, models, texts=texts)
     return problems
 
 
@@ -984,12 +1031,39 @@ def detect_features(root: Path) -> Features:
 
 def load_json(path: Path) -> tuple[Any, list[str]]:
     """The parsed file, or None and the reason it could not be read."""
+    parsed, problems, _ = _load(path)
+    return parsed, problems
+
+
+def _load(path: Path, parsed: OrderedDict[str, Any] | None = None,
+          ) -> tuple[Any, list[str], str | None]:
+    """load_json, and the text parsed (None if there is none). `parsed`: {text: JSON value}
+    to look the text up in first, and to keep what it parses to in."""
     try:
-        return json.loads(path.read_text(encoding="utf-8")), []
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return None, [f"{path.name}: file not found"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, [f"{path.name}: not valid JSON: {exc}"]
+        return None, [f"{path.name}: file not found"], None
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{path.name}: not valid JSON: {exc}"], None
+    if parsed is not None and text in parsed:
+        parsed.move_to_end(text)
+        return parsed[text], [], text
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [f"{path.name}: not valid JSON: {exc}"], None
+    if parsed is not None:
+        parsed[text] = value
+        if len(parsed) > _MODELS_REMEMBERED:
+            parsed.popitem(last=False)
+    return value, [], text
+
+
+# The models validate_project read last, by their text. A checkout's models are read again and
+# again unchanged (by every check of the project or a copy of it, and the build), and parsing
+# them took longer than the rest of the check once its results are known. No check changes a
+# model, so each reading of the same text shares one parsed model.
+_parsed_models: OrderedDict[str, Any] = OrderedDict()
 
 
 def model_files(root: Path) -> dict[str, Path]:
@@ -1007,13 +1081,20 @@ def validate_project(root: Path | None = None, *, uses_timers: bool | None = Non
                      uses_can_fulfill: bool | None = None) -> list[str]:
     """Every check over the files in a project checkout; a flag left None is detected from code."""
     root = PROJECT_ROOT if root is None else Path(root)
-    features = detect_features(root)
+    # Following the imports takes longer than the rest of a check whose results are known:
+    # done only for a flag left to it (with every flag given, `features` is not read).
+    features = (detect_features(root)
+                if None in (uses_timers, uses_apl, uses_launch_task, uses_can_fulfill)
+                else Features(uses_timers=False, uses_apl=False))
     manifest, problems = load_json(root / MANIFEST_FILE)
     models: dict[str, Any] = {}
+    texts: dict[str, str] = {}
     for locale, path in model_files(root).items():
-        model, load_problems = load_json(path)
+        model, load_problems, text = _load(path, _parsed_models)
         problems += [f"{MODELS_DIR}/{p}" for p in load_problems]
         models[locale] = model
+        if text is not None:
+            texts[locale] = text
     tasks: dict[str, Any] = {}
     for name, path in task_files(root).items():
         definition, load_problems = load_json(path)
@@ -1032,6 +1113,7 @@ def validate_project(root: Path | None = None, *, uses_timers: bool | None = Non
                           else uses_launch_task),
         uses_can_fulfill=(features.uses_can_fulfill if uses_can_fulfill is None
                           else uses_can_fulfill),
+        model_texts=texts,
     )
 
 

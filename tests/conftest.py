@@ -298,9 +298,15 @@ def make_alexa(send: Send, clock: FakeClock, locale: str) -> Callable[..., Alexa
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The exhaustive explorations first: each takes seconds, and pytest-xdist hands out tests
-    in this order, so started last they would leave the other workers idle at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("exhaustive") is None)
+    """The exhaustive explorations first, then the other tests that take seconds each: pytest-
+    xdist hands out tests in this order, so started last they would leave the other workers
+    idle at the end."""
+    def when(item: pytest.Item) -> int:
+        if item.get_closest_marker("exhaustive") is not None:
+            return 0
+        return 1 if item.get_closest_marker("long") or item.get_closest_marker("slow") else 2
+
+    items.sort(key=when)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -39,6 +39,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+@pytest.mark.long
 def test_compiled_templates_render_the_same_words(compiled: Path) -> None:
     """Every template key, rendered from the compiled modules in each phrasing and each way
     the emergency number is said (digit by digit, Australia's "triple zero"), matches the

@@ -205,6 +205,7 @@ def test_every_locale_has_a_model_and_manifest_entries() -> None:
     assert {country_of(locale) for locale in LOCALES} <= set(countries)
 
 
+@pytest.mark.long
 def test_publishing_checks_pass_for_every_locale() -> None:
     """validate_project() finds nothing wrong with skill.json and every model."""
     assert validate_project() == []

@@ -587,6 +587,7 @@ def test_dynamo_reads_and_upgrades_plain_sdk_records(dynamo_store: DynamoStore) 
     assert plain.get_attributes(env)["step"] == 3  # and the SDK adapter can still read it
 
 
+@pytest.mark.long
 def test_dynamo_server_down_raises_store_error_quickly(
     private_dynalite: Callable[[], DynaliteServer], point_boto3: Callable[[str], None]
 ) -> None:
@@ -639,6 +640,7 @@ def silent_server() -> Iterator[int]:
         listener.close()
 
 
+@pytest.mark.long
 def test_dynamo_slow_server_times_out_quickly(
     point_boto3: Callable[[str], None], silent_server: int
 ) -> None:

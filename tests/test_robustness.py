@@ -596,6 +596,7 @@ def storable(value: Any) -> Any:
     return value
 
 
+@pytest.mark.long
 @examples(250)
 @given(
     stored=st.one_of(st.none(), routine_dict.map(storable)),
@@ -631,6 +632,7 @@ def test_any_request_in_any_state(
                             timestamp=damage != "no_timestamp", api=damage != "no_api_access"))
 
 
+@pytest.mark.long
 @examples(120)
 @given(
     start_locale=st.sampled_from(model_locales()),
@@ -649,6 +651,7 @@ def test_any_conversation(lambda_handler: Handler, timers_api: TimersApiStandIn,
     event(f"turns: {len(turns) // 5 * 5}+")
 
 
+@pytest.mark.long
 @examples(120)
 @given(
     step=st.sampled_from(HANDS_ON_STEPS),

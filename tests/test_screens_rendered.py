@@ -107,6 +107,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     return Rendered(jobs, controls, report, shots)
 
 
+@pytest.mark.long
 def test_every_view_renders_whole_at_every_viewport(rendered: Rendered) -> None:
     """No errors, nothing cut, clipped, off the circle or left unsaid; buttons send their
     actions: for each of the skill's views at each Echo viewport."""

@@ -461,6 +461,7 @@ def test_a_success_that_is_not_a_timer_is_a_bad_response(
     assert timers.get("some-id") == TimersUnavailable("bad_response")
 
 
+@pytest.mark.long
 def test_a_hang_past_the_read_timeout_is_unavailable_in_about_the_timeout(
     api: TimersApiStandIn,
 ) -> None:

@@ -543,6 +543,7 @@ def _duration(words: str, lang: Language = LANGUAGES["en"]) -> str | None:
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
+@functools.cache  # a model's samples are normalized for its matcher and its checks alike
 def normalize_sample(sample: str, language: str = "en") -> str:
     """A sample utterance normalized like typed text, its {slot} markers kept where they were
     ("{person}'s" stays joined to its "'s")."""

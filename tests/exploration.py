@@ -316,13 +316,19 @@ def outcomes(state: State, event: Event) -> Iterator[Outcome]:
             pending.append((outcome.then(later), calls[1:] + new_calls))
 
 
+def _session_over(g: Ghost) -> Ghost:
+    """What was said about driving or parking holds for the session only."""
+    return evolve(g, said_driving=False, said_parked=False) if g.said_driving or g.said_parked \
+        else g
+
+
 def _ghost_before(g: Ghost, node: Node, event: Event) -> Ghost:
     """The ghost updated with what this event says, before the skill answers it."""
     s = node.state
     kind = event.kind
     asked = s.pending
-    if not node.in_session and (g.said_driving or g.said_parked):
-        g = evolve(g, said_driving=False, said_parked=False)
+    if not node.in_session:
+        g = _session_over(g)
         if node.now - g.last_at >= STALE and not s.in_progress:
             g = evolve(g, cannot_walk=False)  # a new cramp, half a day later
     new_routine = kind is Ev.START_OVER or (asked is Question.RESUME and kind is Ev.NO) or (
@@ -543,12 +549,15 @@ def _successors(node: Node, report: Report, path: tuple[str, ...],
                 events: tuple[Event, ...]) -> Iterator[tuple[Node, str]]:
     """Every next node by time passing or one of `events`, with its label."""
     if node.in_session:
-        # Silence, or the runner leaving: the session closes, then time passes.
+        # Silence, or the runner leaving: the session closes, then time passes. What only
+        # lasts the session is dropped as the next one will (State.new_session, and what was
+        # said about driving), so states that differ only in it are explored once.
         ended = advance(node.state, Event(Ev.SESSION_ENDED, at=node.now), ROUTINE).state
         report.transitions += 1
+        left = Node(ended.new_session(), node.now, False, node.situation,
+                    _session_over(node.ghost))
         for wait in WAITS_MIN:
-            yield (evolve(node, state=ended, now=node.now + wait * MINUTE, in_session=False),
-                   f"(silence, {wait} min)")
+            yield evolve(left, now=node.now + wait * MINUTE), f"(silence, {wait} min)"
     else:
         for wait in WAITS_MIN:  # coming back later still
             yield evolve(node, now=node.now + wait * MINUTE), f"({wait} min)"

@@ -409,10 +409,13 @@ class Understanding:
         return self._intent(words, one_shot=False)
 
     def _candidates(self, words: str) -> list[_Pattern]:
-        """The samples the words could fit, in the model's order (the first of equals wins)."""
-        found = [*self._exact.get(words, ()), *self._by_first_word.get(words.split(" ", 1)[0], ()),
-                 *self._any_first_word]
-        return sorted(found, key=lambda pattern: self._order[id(pattern)])
+        """The samples the words could fit: those with the words' first word in the model's
+        order, then those that begin with an open slot (the first of equals wins)."""
+        exact = self._exact.get(words, ())
+        firsts = self._by_first_word.get(words.split(" ", 1)[0], ())
+        if exact and firsts:
+            firsts = sorted((*exact, *firsts), key=lambda pattern: self._order[id(pattern)])
+        return [*(firsts or exact), *self._any_first_word]
 
     def matches(self, text: str) -> list[tuple[str, str]]:
         """Every (intent, sample) whose pattern the words fit, best first: for tests and tools."""

@@ -151,7 +151,6 @@ class Report:
     # What broke, by rule: how often, and the first few paths that broke it.
     broken: dict[str, list[str]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    keys_seen: set[str] = field(default_factory=set)
 
     def reached(self, node: Node, path: tuple[str, ...]) -> None:
         self.deepest = max(self.deepest, len(path))
@@ -160,7 +159,7 @@ class Report:
     def copy(self) -> Report:
         return Report(self.states, self.transitions, self.deepest, self.seconds,
                       self.cold_rounds, {rule: list(paths) for rule, paths in self.broken.items()},
-                      dict(self.counts), set(self.keys_seen))
+                      dict(self.counts))
 
     def note(self, rule: str, path: str) -> None:
         self.counts[rule] = self.counts.get(rule, 0) + 1
@@ -576,7 +575,6 @@ def _answers(node: Node, report: Report, path: tuple[str, ...],
         for outcome in outcomes(state, event):
             report.transitions += 1
             ghost, broken = check(asking, event, outcome, renderer)
-            report.keys_seen.update(outcome.keys)
             for problem in broken:
                 rule, _, detail = problem.partition(": ")
                 report.note(rule, f"[{node.situation}] {' > '.join((*path, label))}"

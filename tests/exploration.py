@@ -38,7 +38,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from operator import attrgetter
@@ -157,9 +157,8 @@ class Report:
         self.cold_rounds = max(self.cold_rounds, node.state.cold_round)
 
     def copy(self) -> Report:
-        return Report(self.states, self.transitions, self.deepest, self.seconds,
-                      self.cold_rounds, {rule: list(paths) for rule, paths in self.broken.items()},
-                      dict(self.counts))
+        return replace(self, broken={rule: list(paths) for rule, paths in self.broken.items()},
+                       counts=dict(self.counts))
 
     def note(self, rule: str, path: str) -> None:
         self.counts[rule] = self.counts.get(rule, 0) + 1
